@@ -1,0 +1,124 @@
+"""The Sphinx site builds with warnings as errors and works offline.
+
+The site is built once per test session into a temporary folder, exactly as
+`nox -s docs` builds it (`sphinx-build -W --keep-going -b html`), then the
+produced HTML and CSS are inspected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
+PROTOCOL = json.loads((ROOT / "lab" / "protocol.json").read_text(encoding="utf-8"))
+REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
+CSS_REMOTE = re.compile(r"(@import\s+(url\()?|url\()\s*['\"]?\s*(https?:)?//", re.I)
+BUILD_TIMEOUT = 600
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("site")
+    done = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", DOCS, out],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=BUILD_TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, f"sphinx-build -W failed:\n{done.stdout[-5000:]}"
+    return out
+
+
+class ResourceLinks(HTMLParser):
+    """Collect every URL the browser would fetch to render a page (not plain links)."""
+
+    FETCHED_LINK_RELS = frozenset({"stylesheet", "preload", "modulepreload", "icon", "prefetch"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fetched: list[str] = []
+        self.inline_css: list[str] = []
+        self._in_style = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "link" and set(a.get("rel", "").lower().split()) & self.FETCHED_LINK_RELS:
+            self.fetched.append(a.get("href", ""))
+        elif tag in {"script", "img", "iframe", "source", "audio", "video", "embed"}:
+            self.fetched.append(a.get("src", ""))
+        elif tag == "object":
+            self.fetched.append(a.get("data", ""))
+        if "style" in a:
+            self.inline_css.append(a["style"])
+        self._in_style = tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_style = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_style:
+            self.inline_css.append(data)
+
+
+def pages(site: Path) -> list[Path]:
+    found = sorted(site.rglob("*.html"))
+    assert found, "the build produced no HTML pages"
+    return found
+
+
+def test_pages_fetch_no_remote_scripts_styles_fonts_or_images(site: Path) -> None:
+    problems = []
+    for page in pages(site):
+        parser = ResourceLinks()
+        parser.feed(page.read_text(encoding="utf-8"))
+        problems += [f"{page.name}: {url}" for url in parser.fetched if REMOTE.match(url)]
+        problems += [
+            f"{page.name}: {css[:80]}" for css in parser.inline_css if CSS_REMOTE.search(css)
+        ]
+    assert not problems, "pages load resources from the network:\n" + "\n".join(problems)
+
+
+def test_stylesheets_import_no_remote_fonts_or_files(site: Path) -> None:
+    problems = [
+        f"{css.relative_to(site)}: {m.group(0)}"
+        for css in site.rglob("*.css")
+        for m in CSS_REMOTE.finditer(css.read_text(encoding="utf-8", errors="replace"))
+    ]
+    assert not problems, "stylesheets fetch from the network:\n" + "\n".join(problems)
+
+
+def test_message_reference_names_every_message_type_and_error_code(site: Path) -> None:
+    page = (site / "protocol" / "reference.html").read_text(encoding="utf-8")
+    names = [
+        *PROTOCOL["client_messages"],
+        *PROTOCOL["server_messages"],
+        *PROTOCOL["error_codes"],
+        *PROTOCOL["leave_reasons"],
+        *PROTOCOL["session_end_reasons"],
+        *PROTOCOL["server_options"],
+        *PROTOCOL["client"]["commands"],
+    ]
+    missing = [name for name in names if f'<span class="pre">{name}</span>' not in page]
+    assert not missing, f"the generated reference does not show: {missing}"
+
+
+def test_message_reference_marks_exactly_the_fatal_error_codes_as_fatal(site: Path) -> None:
+    page = (site / "protocol" / "reference.html").read_text(encoding="utf-8")
+    for code, spec in PROTOCOL["error_codes"].items():
+        cell = rf'<td><p><code[^>]*><span class="pre">{code}</span></code></p></td>'
+        row = re.search(r"<tr[^>]*>\s*" + cell + ".*?</tr>", page, re.S)
+        assert row, f"no table row for error code {code}"
+        assert ("<strong>да</strong>" in row.group(0)) == spec["fatal"], code
