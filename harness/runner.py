@@ -1,0 +1,305 @@
+"""Run scenarios against a submission and collect a :class:`GradeReport`.
+
+- A scenario whose program file is missing is skipped with that reason.
+- A scenario whose dependency did not pass is skipped, naming the dependency.
+- Independent scenarios run concurrently (``jobs`` threads); each has its own sandbox
+  (temporary copy, uid, process groups) and its own timeout; everything it started is
+  killed when it ends.
+- ``repeat=K`` runs everything K times: a scenario that passes on some runs only is
+  ``flaky`` and scores nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.rubric import RubricEntry
+from harness.sandbox import Limits, Sandbox, isolation_status
+from harness.scenario import SCENARIOS, Context, Fail, Scenario, Skip
+
+PASSED = "passed"
+FAILED = "failed"
+SKIPPED = "skipped"
+TIMED_OUT = "timed_out"
+ERROR = "error"
+FLAKY = "flaky"
+STATUSES = (PASSED, FAILED, SKIPPED, TIMED_OUT, ERROR, FLAKY)
+DEFAULT_JOBS = 4
+
+
+@dataclass
+class ScenarioResult:
+    """The verdict on one scenario (JSON-ready)."""
+
+    id: str
+    title: str
+    description: str
+    points: float
+    max_points: float
+    part: int
+    target: str
+    hidden: bool
+    status: str
+    duration: float = 0.0
+    reason: str = ""  # why skipped / timed out / errored
+    step: str = ""
+    expected: str = ""
+    got: str = ""
+    hint: str = ""
+    screen: str | None = None
+    runs: list[str] = field(default_factory=list)
+    transcripts: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class GradeReport:
+    """All verdicts for one submission."""
+
+    submission: str
+    results: list[ScenarioResult]
+    duration: float
+    started_at: str
+    repeat: int = 1
+    harness_version: str = __version__
+    environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def score(self) -> float:
+        return sum(r.points for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_points for r in self.results)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = self.score
+        data["max_score"] = self.max_score
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GradeReport:
+        results = [ScenarioResult(**r) for r in data["results"]]
+        keys = ("submission", "duration", "started_at", "repeat", "harness_version", "environment")
+        return cls(results=results, **{k: data[k] for k in keys if k in data})
+
+
+def select(
+    rubric: list[RubricEntry], ids: Iterable[str] = (), parts: Iterable[int] = ()
+) -> list[RubricEntry]:
+    """The rubric entries chosen by ``--scenario`` ids and ``--part`` numbers (all if none)."""
+    ids, parts = set(ids), set(parts)
+    unknown = ids - {e.id for e in rubric}
+    if unknown:
+        raise KeyError(", ".join(sorted(unknown)))
+    return [e for e in rubric if (not ids or e.id in ids) and (not parts or e.part in parts)]
+
+
+def _result(entry: RubricEntry, status: str, **kw: Any) -> ScenarioResult:
+    sc = SCENARIOS.get(entry.id)
+    return ScenarioResult(
+        id=entry.id,
+        title=entry.title,
+        description=sc.description if sc else entry.title,
+        points=entry.points if status == PASSED else 0.0,
+        max_points=entry.points,
+        part=entry.part,
+        target=entry.target,
+        hidden=entry.hidden,
+        status=status,
+        **kw,
+    )
+
+
+def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) -> ScenarioResult:
+    """Run one scenario once in a fresh sandbox."""
+    sc: Scenario | None = SCENARIOS.get(entry.id)
+    if sc is None:
+        return _result(entry, ERROR, reason=f"сценарий {entry.id} не найден в harness")
+    missing = [name for name in entry.needs if not (submission / name).is_file()]
+    if missing:
+        return _result(entry, SKIPPED, reason="нет файла " + ", ".join(missing))
+    sandbox = Sandbox(limits)
+    start = time.monotonic()
+    outcome: dict[str, Any] = {}
+    ctx: Context | None = None
+    try:
+        ctx = Context(
+            scenario_id=entry.id, submission=sandbox.copy_submission(submission), sandbox=sandbox
+        )
+    except OSError as exc:
+        sandbox.cleanup()
+        return _result(entry, ERROR, reason=f"не удалось скопировать решение: {exc}")
+
+    def body() -> None:
+        assert ctx is not None
+        try:
+            sc.func(ctx)
+            outcome["status"] = PASSED
+        except Fail as fail:
+            outcome.update(status=FAILED, fail=fail)
+        except Skip as skip:
+            outcome.update(status=SKIPPED, reason=str(skip))
+        except Exception:
+            outcome.update(status=ERROR, reason=traceback.format_exc())
+
+    thread = threading.Thread(target=body, name=f"scenario-{entry.id}", daemon=True)
+    thread.start()
+    thread.join(sc.timeout)
+    timed_out = thread.is_alive()
+    ctx.cleanup()  # kills the processes, which also unblocks a stuck scenario
+    thread.join(3)
+    duration = time.monotonic() - start
+    transcripts = {t.name: t.text() for t in ctx.transcripts}
+    if timed_out:
+        return _result(
+            entry,
+            TIMED_OUT,
+            duration=duration,
+            step=ctx.current_step,
+            reason=f"сценарий не уложился в {sc.timeout:g} с",
+            hint="Программа зависла или отвечает слишком медленно.",
+            transcripts=transcripts,
+        )
+    status = outcome.get("status", ERROR)
+    fail: Fail | None = outcome.get("fail")
+    return _result(
+        entry,
+        status,
+        duration=duration,
+        reason=outcome.get("reason", ""),
+        step=ctx.current_step if status != PASSED else "",
+        expected=fail.expected if fail else "",
+        got=fail.got if fail else "",
+        hint=fail.hint if fail else "",
+        screen=fail.screen if fail else None,
+        transcripts=transcripts,
+    )
+
+
+def run_all(
+    entries: list[RubricEntry],
+    submission: Path,
+    *,
+    jobs: int = DEFAULT_JOBS,
+    limits: Limits | None = None,
+    on_result: Callable[[ScenarioResult], None] | None = None,
+) -> list[ScenarioResult]:
+    """Run the entries once, honouring dependencies, ``jobs`` at a time; rubric order kept."""
+    chosen = {e.id: e for e in entries}
+    done: dict[str, ScenarioResult] = {}
+    pending = list(entries)
+    running: dict[concurrent.futures.Future[ScenarioResult], str] = {}
+
+    def deps_of(entry: RubricEntry) -> tuple[str, ...]:
+        sc = SCENARIOS.get(entry.id)
+        return tuple(d for d in (sc.depends if sc else ()) if d in chosen)
+
+    def finish(result: ScenarioResult) -> None:
+        done[result.id] = result
+        if on_result is not None:
+            on_result(result)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        while pending or running:
+            progressed = True
+            while progressed:
+                progressed = False
+                for entry in list(pending):
+                    deps = deps_of(entry)
+                    if not all(d in done for d in deps):
+                        continue
+                    pending.remove(entry)
+                    progressed = True
+                    failed = [d for d in deps if done[d].status != PASSED]
+                    if failed:
+                        names = ", ".join(f"«{chosen[d].title}»" for d in failed)
+                        finish(_result(entry, SKIPPED, reason=f"не пройден сценарий {names}"))
+                    else:
+                        running[pool.submit(run_one, entry, submission, limits)] = entry.id
+            if not running:
+                if pending:  # a dependency cycle: report, do not hang
+                    for entry in pending:
+                        finish(_result(entry, ERROR, reason="циклическая зависимость сценариев"))
+                    pending.clear()
+                break
+            finished, _ = concurrent.futures.wait(
+                running, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+            for future in finished:
+                running.pop(future)
+                finish(future.result())
+    return [done[e.id] for e in entries]
+
+
+def combine(runs: list[ScenarioResult]) -> ScenarioResult:
+    """One verdict from repeated runs: mixed passes are ``flaky`` (no points)."""
+    statuses = [r.status for r in runs]
+    failing = [r for r in runs if r.status != PASSED]
+    base = failing[0] if failing else runs[0]
+    if failing and len(failing) < len(runs):
+        base.status = FLAKY
+        base.points = 0.0
+        base.reason = (base.reason + "\n" if base.reason else "") + (
+            f"проходит не всегда: {statuses.count(PASSED)} из {len(runs)} запусков"
+        )
+    base.runs = statuses
+    base.duration = max(r.duration for r in runs)
+    return base
+
+
+def grade(
+    submission: Path,
+    entries: list[RubricEntry],
+    *,
+    repeat: int = 1,
+    jobs: int = DEFAULT_JOBS,
+    limits: Limits | None = None,
+    on_result: Callable[[ScenarioResult], None] | None = None,
+) -> GradeReport:
+    """Grade ``submission`` on the chosen rubric entries."""
+    import harness.scenarios  # noqa: F401 - registers every scenario module
+
+    submission = submission.resolve()
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    t0 = time.monotonic()
+    all_runs: list[list[ScenarioResult]] = []
+    for _ in range(max(1, repeat)):
+        all_runs.append(
+            run_all(
+                entries,
+                submission,
+                jobs=jobs,
+                limits=limits,
+                on_result=on_result if repeat == 1 else None,
+            )
+        )
+    results = [combine(list(runs)) for runs in zip(*all_runs)]
+    if repeat > 1 and on_result is not None:
+        for result in results:
+            on_result(result)
+    sandbox = Sandbox(limits)
+    environment = {
+        "network": isolation_status(),
+        "processes": (
+            "студенческие процессы запускаются от отдельного uid на сценарий"
+            if sandbox.uid is not None
+            else "студенческие процессы запускаются от пользователя проверяющего"
+        ),
+    }
+    return GradeReport(
+        submission=str(submission),
+        results=results,
+        duration=time.monotonic() - t0,
+        started_at=started,
+        repeat=repeat,
+        environment=environment,
+    )
