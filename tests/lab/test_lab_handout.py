@@ -275,3 +275,24 @@ def test_parse_json_lines_reads_each_line_of_a_block_on_its_own() -> None:
     text = 'x\n```json\n{"a": 1}\n\n{"b": \n```\n```text\n{"c": 3}\n```\n'
     lines = parse_json_lines(text)
     assert [(j.line, j.value) for j in lines] == [(3, {"a": 1}), (5, None)]
+
+
+# --- links ---------------------------------------------------------------------------------
+
+
+def github_slug(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped, spaces to hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_table_of_contents_links_reach_headings(handout: str) -> None:
+    anchors = {github_slug(h) for h in re.findall(r"^#{1,6} (.+)$", handout, re.M)}
+    links = re.findall(r"\]\(#([^)]+)\)", handout)
+    assert links, "в lab/README.md нет оглавления"
+    assert [link for link in links if link not in anchors] == []
+
+
+def test_links_to_lab_files_point_to_existing_files(handout: str) -> None:
+    targets = re.findall(r"\]\(([\w.\-]+)\)", handout)
+    assert targets
+    assert [t for t in targets if not (HANDOUT.parent / t).is_file()] == []
