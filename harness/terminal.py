@@ -23,7 +23,7 @@ still see them.  The terminal answers cursor-position and status queries
 Containment.  The program runs in its own session (pexpect makes the child a
 session leader), so :meth:`Terminal.close` kills the whole process group.  Output
 beyond ``output_cap`` bytes kills the program; the transcript of raw output keeps
-its start and its end with timestamps.
+its start and its end with timestamps (:class:`harness.process.Transcript`).
 """
 
 from __future__ import annotations
@@ -36,17 +36,21 @@ import signal
 import time
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import pexpect
 import pyte
 from pyte.screens import Margins
 from wcwidth import wcwidth
 
+from harness.process import Transcript
+
+if TYPE_CHECKING:
+    from harness.scenario import Context
+
 ROWS = 40
 COLUMNS = 200
 OUTPUT_CAP = 1024 * 1024  # bytes a program may write before it is killed
-TRANSCRIPT_KEEP = 32 * 1024  # characters kept from the start and from the end
 READ_CHUNK = 65536
 POLL = 0.05  # longest single select(); predicates are re-checked at least this often
 
@@ -57,6 +61,11 @@ TERMINAL_ENV = {
     "PYTHONUNBUFFERED": "1",
     "PYTHONIOENCODING": "utf-8",
 }
+
+# transcript stream names
+OUTPUT = "tty"
+KEYS = "keys"
+EVENT = "harness"
 
 Predicate = Callable[["Terminal"], bool]
 
@@ -108,52 +117,10 @@ class _Screen(pyte.Screen):
         self._reply(data)
 
 
-class Transcript:
-    """Timestamped record of one process's terminal: output, keystrokes, events.
-
-    Keeps the first and the last ``keep`` characters; the middle is counted, not stored.
-    """
-
-    def __init__(self, name: str, keep: int = TRANSCRIPT_KEEP) -> None:
-        self.name = name
-        self.keep = keep
-        self.started = time.monotonic()
-        self._head: list[str] = []
-        self._head_size = 0
-        self._tail: deque[str] = deque()
-        self._tail_size = 0
-        self.dropped = 0
-        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-
-    def _add(self, kind: str, text: str) -> None:
-        entry = f"[{time.monotonic() - self.started:7.3f}] {kind} {text}"
-        if self._head_size < self.keep:
-            self._head.append(entry)
-            self._head_size += len(entry)
-            return
-        self._tail.append(entry)
-        self._tail_size += len(entry)
-        while self._tail_size > self.keep and len(self._tail) > 1:
-            self._tail_size -= len(self._tail.popleft())
-            self.dropped += 1
-
-    def output(self, data: bytes) -> None:
-        text = self._decoder.decode(data)
-        if text:
-            self._add("<", repr(text)[1:-1])
-
-    def input(self, data: str) -> None:
-        self._add(">", repr(data)[1:-1])
-
-    def event(self, text: str) -> None:
-        self._add("#", text)
-
-    def text(self) -> str:
-        parts = list(self._head)
-        if self.dropped:
-            parts.append(f"... ({self.dropped} записей пропущено) ...")
-        parts.extend(self._tail)
-        return "\n".join(parts)
+def visible(text: str) -> str:
+    """Terminal output made readable for a transcript: control characters as ␛, ␍, ␈ ..."""
+    text = text.replace("\r\n", "\n")
+    return "".join(ch if ch >= " " or ch in "\n\t" else chr(0x2400 + ord(ch)) for ch in text)
 
 
 class Terminal:
@@ -173,6 +140,7 @@ class Terminal:
         self.name = name
         self.output_cap = output_cap
         self.transcript = transcript or Transcript(name)
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.screen = _Screen(columns, rows, self._answer_query, keep=10_000)
         self.stream = pyte.ByteStream(self.screen)
         self.output_bytes = 0
@@ -202,14 +170,14 @@ class Terminal:
     ) -> Terminal:
         """Start ``argv`` in a new pty of ``rows`` x ``columns``.
 
-        ``env`` is added to a small clean environment (PATH, HOME and the
-        UTF-8/terminal variables in ``TERMINAL_ENV``).  With ``stdin_tty=False``
-        the program's stdin is an empty pipe (end of input at once) while its
-        output still goes to the terminal.
+        ``env`` is added to a small clean environment (PATH, HOME); the terminal's own
+        variables in ``TERMINAL_ENV`` (TERM, UTF-8 locale, unbuffered Python) always win.
+        With ``stdin_tty=False`` the program's stdin is an empty pipe (end of input at
+        once) while its output still goes to the terminal.
         """
         full_env = {k: os.environ[k] for k in ("PATH", "HOME", "TMPDIR") if k in os.environ}
-        full_env.update(TERMINAL_ENV)
         full_env.update(env or {})
+        full_env.update(TERMINAL_ENV)
         argv = list(argv)
         name = name or os.path.basename(argv[-1])
         if not stdin_tty:
@@ -233,7 +201,7 @@ class Terminal:
             output_cap=output_cap,
             transcript=transcript,
         )
-        term.transcript.event(f"запуск: {' '.join(argv)} (pid {child.pid})")
+        term.transcript.add(EVENT, f"$ {' '.join(argv)}   (pid {child.pid}, pty {rows}x{columns})")
         return term
 
     @property
@@ -279,11 +247,11 @@ class Terminal:
         self._send("\x04")
 
     def _send(self, text: str) -> None:
-        self.transcript.input(text)
+        self.transcript.add(KEYS, visible(text))
         try:
             self.child.send(text.encode("utf-8"))
         except OSError as exc:  # the program is gone; the next wait reports it
-            self.transcript.event(f"ввод не доставлен: {exc}")
+            self.transcript.add(EVENT, f"ввод не доставлен: {exc}")
 
     def _answer_query(self, data: str) -> None:
         with contextlib.suppress(OSError):
@@ -303,7 +271,7 @@ class Terminal:
                 return True
             except (pexpect.EOF, OSError):
                 self.eof = True
-                self.transcript.event("конец вывода")
+                self.transcript.add(EVENT, "конец вывода")
                 return False
             self._feed(data)
             if self.overflowed:
@@ -312,10 +280,12 @@ class Terminal:
 
     def _feed(self, data: bytes) -> None:
         self.output_bytes += len(data)
-        self.transcript.output(data)
+        text = self._decoder.decode(data)
+        if text:
+            self.transcript.add(OUTPUT, visible(text))
         if self.output_bytes > self.output_cap:
             self.overflowed = True
-            self.transcript.event(f"вывод больше {self.output_cap} байт: программа остановлена")
+            self.transcript.add(EVENT, f"вывод больше {self.output_cap} байт: процесс остановлен")
             self.kill()
             self.eof = True
             return
@@ -385,7 +355,7 @@ class Terminal:
         else:
             self.exit_status = os.WEXITSTATUS(status)
         self.child.terminated = True
-        self.transcript.event(f"процесс завершился, код {self.exit_status}")
+        self.transcript.add(EVENT, f"процесс завершился, код {self.exit_status}")
         return True
 
     def _pexpect_status(self) -> int | None:
@@ -452,3 +422,34 @@ class Terminal:
         rows += [(i == cursor_y, line) for i, line in enumerate(visible[:end])]
         rows = rows[-last:]
         return "\n".join(("▸ " if mark else "  ") + line for mark, line in rows)
+
+
+def open_terminal(
+    ctx: Context,
+    argv: Sequence[str],
+    *,
+    which: str = "student",
+    name: str = "клиент",
+    env: Mapping[str, str] | None = None,
+    **options: Any,
+) -> Terminal:
+    """Start ``argv`` in a terminal under the scenario's containment (``ctx.spawn_terminal``).
+
+    The program runs in ``ctx.program_dir(which)`` with the sandbox's environment, uid and
+    rlimits; its process group is killed by the sandbox at cleanup, its transcript goes
+    into the report.  ``options`` go to :meth:`Terminal.spawn`.
+    """
+    full_env = ctx.program_env(which)
+    full_env.update(env or {})
+    options.setdefault("output_cap", ctx.sandbox.limits.output_bytes)
+    term = Terminal.spawn(
+        argv,
+        cwd=str(ctx.program_dir(which)),
+        env=full_env,
+        name=name,
+        preexec_fn=ctx.preexec_fn(which),
+        transcript=ctx.transcript(name),
+        **options,
+    )
+    ctx.sandbox.track_group(term.pid)
+    return term
