@@ -119,6 +119,13 @@ def _result(entry: RubricEntry, status: str, **kw: Any) -> ScenarioResult:
     )
 
 
+def join_hints(step_hint: str, fail_hint: str) -> str:
+    """The step's advice first, then the failed check's own (when it adds something)."""
+    if step_hint and fail_hint and fail_hint not in step_hint:
+        return f"{step_hint}\n{fail_hint}"
+    return step_hint or fail_hint
+
+
 def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) -> ScenarioResult:
     """Run one scenario once in a fresh sandbox."""
     sc: Scenario | None = SCENARIOS.get(entry.id)
@@ -179,7 +186,7 @@ def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) 
         step=ctx.current_step if status != PASSED else "",
         expected=fail.expected if fail else "",
         got=fail.got if fail else "",
-        hint=fail.hint if fail else "",
+        hint=join_hints(ctx.current_hint, fail.hint) if fail else "",
         screen=fail.screen if fail else None,
         transcripts=transcripts,
     )

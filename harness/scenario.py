@@ -113,6 +113,7 @@ class Context:
     reference_dir: Path = REFERENCE_DIR
     t0: float = field(default_factory=time.monotonic)
     current_step: str = ""
+    current_hint: str = ""
     steps: list[str] = field(default_factory=list)
     transcripts: list[Transcript] = field(default_factory=list)
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
@@ -120,10 +121,15 @@ class Context:
     _names: dict[str, int] = field(default_factory=dict)
 
     # -- bookkeeping -----------------------------------------------------------------------
-    def step(self, text: str) -> None:
-        """Record the step now being checked (shown when the scenario fails)."""
+    def step(self, text: str, hint: str = "") -> None:
+        """Record the step now being checked (shown when the scenario fails).
+
+        ``hint`` is advice for the student if this step fails; it comes before the generic
+        hint of a failed wait.
+        """
         with self._lock:
             self.current_step = text
+            self.current_hint = hint
             self.steps.append(text)
 
     def transcript(self, name: str) -> Transcript:

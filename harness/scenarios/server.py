@@ -1,0 +1,792 @@
+"""Server scenarios: the student's server, checked with raw-socket probes.
+
+Each scenario starts its own server (``--port 0``) and registers probes under fixed names.
+Absence ("B did NOT get it") is always proven with a marker the same sender causes after
+the message under test (PROTOCOL.md §7), never with a sleep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import time
+from typing import Any
+
+from harness.probe import Probe
+from harness.process import ServerProcess
+from harness.scenario import Context, Fail, scenario
+
+STARTS = ("server_starts",)
+REGISTERED = ("server_register",)
+LEAVE_REASONS_ON_CLOSE = ("quit", "disconnect")  # a closed socket is either, by the server's view
+_counter = itertools.count(1)
+
+
+def unique(text: str) -> str:
+    """``text`` made unique, so a marker or a message cannot be confused with another."""
+    return f"{text} #{next(_counter)}"
+
+
+def chat(ctx: Context, *names: str, **options: Any) -> tuple[ServerProcess, list[Probe]]:
+    """Start the student's server and register one probe per name, in order."""
+    ctx.step("запуск сервера")
+    server = ctx.server(**options)
+    probes = []
+    for name in names:
+        ctx.step(f"регистрация клиента {name}")
+        probes.append(ctx.probe(server, name))
+    return server, probes
+
+
+def private_marker(sender: Probe, receiver: Probe) -> dict[str, Any]:
+    """Send a private marker sender → receiver; the fields to wait for at the receiver."""
+    text = unique("маркер")
+    assert receiver.username is not None
+    sender.send({"type": "private", "target_username": receiver.username, "message": text})
+    return {"type": "private", "from_username": sender.username, "message": text}
+
+
+def expect_error(probe: Probe, code: str, hint: str, timeout: float = 2.0) -> dict[str, Any]:
+    """Wait for ``error`` with ``code``; a different error code fails with what came."""
+    try:
+        return probe.expect("error", code=code, timeout=timeout)
+    except Fail as fail:
+        fail.hint = hint
+        raise
+
+
+def names_user(message: dict[str, Any], name: str) -> bool:
+    return name.casefold() in str(message.get("message", "")).casefold()
+
+
+# -- part 1 ---------------------------------------------------------------------------------
+@scenario("server_starts", timeout=8)
+def server_starts(ctx: Context) -> None:
+    """Сервер запускается с --port 0, печатает строку готовности с настоящим портом и принимает
+    подключения.
+    """
+    ctx.step(
+        "запуск сервера с --port 0",
+        hint="Разберите параметры --host и --port (и остальные из задания) и напечатайте "
+        "«Сервер запущен на 127.0.0.1:ПОРТ» с портом из sock.getsockname().",
+    )
+    server = ctx.server()
+    if server.port == 0:
+        raise Fail(
+            "в строке готовности настоящий порт, выбранный ОС",
+            got="порт 0",
+            hint="После bind(('127.0.0.1', 0)) возьмите порт из sock.getsockname()[1].",
+        )
+    ctx.step("подключение к порту из строки готовности")
+    probe = ctx.probe(server)
+    probe.close()
+
+
+@scenario("server_framing", depends=REGISTERED)
+def server_framing(ctx: Context) -> None:
+    """Сервер собирает сообщение из кусков (по байту, с разрезанными UTF-8 символами), разбирает
+    несколько сообщений из одного куска, принимает \\r\\n и пропускает пустые строки.
+    """
+    server, (bob,) = chat(ctx, "Bob")
+    recv_hint = (
+        "Один recv() — не одно сообщение: копите байты в буфере, делите по b'\\n' "
+        "и декодируйте UTF-8 только целую строку."
+    )
+
+    ctx.step("регистрация, присланная по одному байту", hint=recv_hint)
+    bytewise = ctx.proxy(server, chunk=1, delay=0.004)
+    alice = ctx.probe(bytewise, "Alice")
+    bob.expect("system", event="join", username="Alice")
+
+    ctx.step("сообщение с кириллицей и эмодзи, разрезанное посреди символов", hint=recv_hint)
+    cut = ctx.proxy(server, split_utf8=True, delay=0.01)
+    carol = ctx.probe(cut, "Кира")
+    text = "Привет, мир! Ёжик 🦔 и «кавычки»"
+    carol.send({"type": "message", "message": text})
+    bob.expect("message", from_username="Кира", message=text)
+
+    ctx.step("три сообщения в одном куске", hint=recv_hint)
+    texts = [unique("первое"), unique("второе"), unique("третье")]
+    data = b"".join((f'{{"type": "message", "message": "{t}"}}\n').encode() for t in texts)
+    alice.send_raw(data)
+    for t in texts:
+        bob.expect("message", from_username="Alice", message=t)
+
+    ctx.step("длинное сообщение (больше 8 КБ в UTF-8) одним куском", hint=recv_hint)
+    long_text = ("Длинная_строка." * 300)[:4000]
+    alice.send({"type": "message", "message": long_text})
+    bob.expect("message", from_username="Alice", message=long_text)
+
+    ctx.step(
+        "строки с \\r\\n и пустые строки между сообщениями",
+        hint="Отбрасывайте \\r в конце строки и пропускайте пустые строки (PROTOCOL.md §1).",
+    )
+    crlf = unique("после CRLF")
+    line = json.dumps({"type": "message", "message": crlf}, ensure_ascii=False).encode()
+    alice.send_raw(b"\r\n\n" + line + b"\r\n")
+    bob.expect("message", from_username="Alice", message=crlf)
+    alice.send({"type": "users"})
+    alice.expect_nothing_before_marker(
+        {"type": "users_list"},
+        forbid={"type": "error"},
+        what="пустые строки и \\r\\n не вызывают ошибок",
+    )
+
+
+# -- part 2 ---------------------------------------------------------------------------------
+@scenario("server_register", depends=STARTS)
+def server_register(ctx: Context) -> None:
+    """После регистрации {"username": ...} клиент получает приветствие со своим именем и числом
+    пользователей онлайн.
+    """
+    ctx.step("запуск сервера")
+    server = ctx.server()
+    hint = (
+        'Первое сообщение клиента — {"username": ИМЯ}. Ответьте ему '
+        '{"type": "system", "event": "welcome", "username": ИМЯ, "online_users": N, ...}.'
+    )
+    for count, name in enumerate(("Alice", "Bob"), start=1):
+        ctx.step(f"регистрация {name}: приветствие с именем и online_users={count}", hint=hint)
+        probe = ctx.probe(server)
+        probe.send({"username": name})
+        welcome = probe.expect("system", event="welcome")
+        if welcome.get("username") != name:
+            raise Fail(f"в приветствии username={name!r}", got=str(welcome), hint=hint)
+        if welcome.get("online_users") != count:
+            raise Fail(
+                f"в приветствии online_users={count} (онлайн {count})",
+                got=str(welcome),
+                hint="online_users — сколько пользователей онлайн, включая нового.",
+            )
+        if not names_user(welcome, name):
+            raise Fail(
+                f"текст приветствия называет пользователя {name}",
+                got=str(welcome.get("message")),
+                hint="Например: «Добро пожаловать в чат, ИМЯ!».",
+            )
+        probe.username = name
+
+
+@scenario("server_duplicate_names", depends=REGISTERED)
+def server_duplicate_names(ctx: Context) -> None:
+    """Имя, занятое без учёта регистра, и недопустимое имя получают ошибку; соединение остаётся
+    открытым, можно попробовать снова.
+    """
+    server, (alice,) = chat(ctx, "Alice")
+    other = ctx.probe(server)
+    for attempt, code in (
+        ("Alice", "username_taken"),
+        ("alice", "username_taken"),
+        ("ALICE", "username_taken"),
+        ("bad name", "username_invalid"),
+        ("", "username_invalid"),
+        ("x" * 33, "username_invalid"),
+    ):
+        ctx.step(f"регистрация с именем {attempt!r}: ошибка {code}")
+        other.send({"username": attempt})
+        expect_error(
+            other,
+            code,
+            "Имена уникальны без учёта регистра: сравнивайте "
+            "unicodedata.normalize('NFC', имя).casefold(). Имя — 1–32 символа: буквы, цифры, "
+            "«_», «-», «.». Ошибка не закрывает соединение.",
+        )
+    ctx.step("после ошибок можно зарегистрироваться под свободным именем")
+    other.register("Alice2")
+    ctx.step(
+        "Alice узнаёт только о входе Alice2, а не о неудачных попытках",
+        hint="Уведомление join рассылается только после успешной регистрации.",
+    )
+    alice.expect_nothing_before_marker(
+        {"type": "system", "event": "join", "username": "Alice2"},
+        forbid={"type": "system", "event": "join"},
+        what="Alice не получает join для отклонённых имён",
+    )
+
+
+@scenario("server_join_leave", depends=REGISTERED)
+def server_join_leave(ctx: Context) -> None:
+    """Остальные пользователи получают уведомления о входе и выходе с именем и верным числом
+    онлайн.
+    """
+    server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    join_hint = (
+        "Всем, кроме нового пользователя, отправьте "
+        '{"type": "system", "event": "join", "username": ИМЯ, "online_users": N, ...}.'
+    )
+    ctx.step("Alice получает join Bob с online_users=2", hint=join_hint)
+    alice.expect("system", event="join", username="Bob", online_users=2)
+    ctx.step("Carol входит: Alice и Bob получают join с online_users=3", hint=join_hint)
+    carol = ctx.probe(server, "Carol")
+    for probe in (alice, bob):
+        msg = probe.expect("system", event="join", username="Carol")
+        if msg.get("online_users") != 3:
+            raise Fail("online_users=3 в уведомлении о входе Carol", got=str(msg), hint=join_hint)
+        if not names_user(msg, "Carol"):
+            raise Fail("текст уведомления называет Carol", got=str(msg), hint=join_hint)
+    leave_hint = (
+        "Когда соединение закрывается, удалите пользователя из списка и сообщите остальным "
+        '{"type": "system", "event": "leave", "username": ИМЯ, "reason": ..., '
+        '"online_users": N} — N уже без ушедшего.'
+    )
+    ctx.step(
+        "Carol закрывает соединение: Alice и Bob получают leave с online_users=2", hint=leave_hint
+    )
+    carol.close()
+    for probe in (alice, bob):
+        msg = probe.expect("system", event="leave", username="Carol")
+        if msg.get("online_users") != 2 or msg.get("reason") not in LEAVE_REASONS_ON_CLOSE:
+            raise Fail(
+                "leave Carol с online_users=2 и reason quit или disconnect",
+                got=str(msg),
+                hint=leave_hint,
+            )
+        if not names_user(msg, "Carol"):
+            raise Fail("текст уведомления называет Carol", got=str(msg), hint=leave_hint)
+    ctx.step("Bob уходит: Alice получает leave с online_users=1", hint=leave_hint)
+    bob.close()
+    msg = alice.expect("system", event="leave", username="Bob")
+    if msg.get("online_users") != 1:
+        raise Fail("leave Bob с online_users=1", got=str(msg), hint=leave_hint)
+    ctx.step("новый пользователь видит верный счётчик", hint=join_hint)
+    dave = ctx.probe(server)
+    welcome = dave.register("Dave")
+    if welcome.get("online_users") != 2:
+        raise Fail("приветствие Dave с online_users=2", got=str(welcome), hint=join_hint)
+
+
+@scenario("server_broadcast", depends=REGISTERED)
+def server_broadcast(ctx: Context) -> None:
+    """Сообщение в общий чат доходит до всех остальных по порядку и не возвращается отправителю."""
+    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    hint = (
+        'Каждому, КРОМЕ отправителя, отправьте {"type": "message", "from_username": '
+        'ОТПРАВИТЕЛЬ, "message": ТЕКСТ, ...}.'
+    )
+    texts = [unique("Привет всем"), unique("как дела"), unique("третье")]
+    ctx.step("Alice отправляет три сообщения: Bob и Carol получают их по порядку", hint=hint)
+    for text in texts:
+        alice.send({"type": "message", "message": text})
+    for probe in (bob, carol):
+        for text in texts:
+            probe.expect("message", from_username="Alice", message=text)
+    ctx.step(
+        "Alice не получает своё сообщение обратно",
+        hint="Отправитель не должен получать эхо своего сообщения: пропустите его при рассылке.",
+    )
+    alice.send({"type": "users"})
+    alice.expect_nothing_before_marker(
+        {"type": "users_list"},
+        forbid={"type": "message"},
+        what="отправитель не получает своё сообщение",
+    )
+    ctx.step("Bob отвечает: Alice и Carol получают сообщение", hint=hint)
+    reply = unique("ответ Bob")
+    bob.send({"type": "message", "message": reply})
+    for probe in (alice, carol):
+        probe.expect("message", from_username="Bob", message=reply)
+
+
+@scenario("server_timestamps", depends=REGISTERED)
+def server_timestamps(ctx: Context) -> None:
+    """Каждое сообщение сервера содержит timestamp — местное время в формате ISO 8601 до секунды
+    ("2024-01-15T14:30:00").
+    """
+    server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    ctx.step("обмен сообщениями разных типов")
+    alice.send({"type": "message", "message": unique("привет")})
+    bob.expect("message", from_username="Alice")
+    alice.send({"type": "private", "target_username": "Bob", "message": unique("лично")})
+    bob.expect("private", from_username="Alice")
+    bob.send({"type": "users"})
+    bob.expect("users_list")
+    bob.send({"type": "nonsense"})
+    bob.expect("error")
+    alice.send({"type": "session_request", "target_username": "Bob"})
+    bob.expect("session_request", from_username="Alice")
+    carol = ctx.probe(server, "Carol")
+    carol.close()
+    alice.expect("system", event="leave", username="Carol")
+    ctx.step(
+        "у каждого полученного сообщения есть верный timestamp",
+        hint='Добавляйте в КАЖДОЕ сообщение сервера "timestamp": '
+        "datetime.now().isoformat(timespec='seconds').",
+    )
+    now = dt.datetime.now()
+    for probe in (alice, bob):
+        for item in probe.received:
+            if item.message is None:
+                continue
+            if item.strict_problem and "timestamp" in item.strict_problem:
+                raise Fail(
+                    "timestamp вида 2024-01-15T14:30:00", got=item.show(), hint=item.strict_problem
+                )
+            stamp = str(item.message.get("timestamp"))
+            try:
+                when = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S")
+            except ValueError as exc:
+                raise Fail("timestamp вида 2024-01-15T14:30:00", got=item.show()) from exc
+            if abs((when - now).total_seconds()) > 300:
+                raise Fail(
+                    f"местное время, около {now.isoformat(timespec='seconds')}",
+                    got=item.show(),
+                    hint="Используйте местное время сервера: datetime.now(), не utcnow().",
+                )
+
+
+@scenario("server_unicode", depends=REGISTERED)
+def server_unicode(ctx: Context) -> None:
+    """Имена и тексты на кириллице и с эмодзи доходят без искажений, в том числе присланные как
+    \\uXXXX.
+    """
+    _server, (alice, boris) = chat(ctx, "Алиса", "Борис_2")
+    hint = (
+        "Кодируйте json.dumps(..., ensure_ascii=False).encode('utf-8') и декодируйте "
+        "UTF-8 целые строки; не меняйте текст сообщения."
+    )
+    ctx.step("Алиса видит вход Бориса с кириллическим именем", hint=hint)
+    alice.expect("system", event="join", username="Борис_2")
+    text = "Привет, Борис! Ёлка 🎄, эмодзи 👍🏽 и китайский 你好"
+    ctx.step("сообщение с кириллицей и эмодзи доходит без изменений", hint=hint)
+    alice.send({"type": "message", "message": text})
+    boris.expect("message", from_username="Алиса", message=text)
+    ctx.step("личное сообщение по кириллическому имени", hint=hint)
+    boris.send({"type": "private", "target_username": "Алиса", "message": text + "!"})
+    alice.expect("private", from_username="Борис_2", message=text + "!")
+    ctx.step("текст, присланный экранированным (\\uXXXX), приходит обычным текстом", hint=hint)
+    escaped = '{"type": "message", "message": "\\u0416\\u0443\\u043a \\ud83d\\udc1e"}\n'
+    alice.send_raw(escaped.encode("ascii"))
+    boris.expect("message", from_username="Алиса", message="Жук 🐞")
+    ctx.step("список пользователей с кириллическими именами", hint=hint)
+    boris.send({"type": "users"})
+    users = boris.expect("users_list")
+    if users.get("users") != ["Алиса", "Борис_2"]:
+        raise Fail("users = ['Алиса', 'Борис_2']", got=str(users.get("users")), hint=hint)
+
+
+@scenario("server_disconnect", depends=REGISTERED)
+def server_disconnect(ctx: Context) -> None:
+    """Если клиент обрывает соединение (даже посреди сообщения), остальные получают уведомление о
+    выходе, а сервер продолжает работать.
+    """
+    server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    hint = (
+        "Обрыв соединения (ConnectionResetError, recv() вернул b'') — не ошибка сервера: "
+        "уберите пользователя, сообщите остальным и продолжайте обслуживать других."
+    )
+    ctx.step("Bob обрывает соединение (RST) на середине сообщения", hint=hint)
+    bob.send_raw(b'{"type": "message", "mess')
+    bob.abort()
+    alice.expect("system", event="leave", username="Bob")
+    ctx.step("Carol закрывает соединение, не дописав сообщение", hint=hint)
+    carol.send_raw('{"type": "message", "message": "недопис'.encode())
+    carol.close()
+    alice.expect("system", event="leave", username="Carol")
+    ctx.step("после обрывов новый клиент подключается и переписывается с Alice", hint=hint)
+    dave = ctx.probe(server, "Dave")
+    alice.expect("system", event="join", username="Dave")
+    text = unique("сервер жив")
+    dave.send({"type": "message", "message": text})
+    alice.expect("message", from_username="Dave", message=text)
+    ctx.step("имена ушедших освободились", hint="После выхода имя снова свободно.")
+    ctx.probe(server, "Bob")
+
+
+# -- part 3 ---------------------------------------------------------------------------------
+@scenario("server_private", depends=REGISTERED)
+def server_private(ctx: Context) -> None:
+    """Личное сообщение доходит только адресату: ни отправитель, ни другие его не получают."""
+    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    secret = unique("секрет для Bob")
+    hint = (
+        'Найдите адресата по target_username и отправьте только ему {"type": "private", '
+        '"from_username": ОТПРАВИТЕЛЬ, "message": ТЕКСТ, ...}.'
+    )
+    ctx.step("Alice пишет Bob лично: Bob получает private от Alice", hint=hint)
+    alice.send({"type": "private", "target_username": "Bob", "message": secret})
+    bob.expect("private", from_username="Alice", message=secret)
+    leak_hint = "Личное сообщение отправляется только адресату, не всем."
+    ctx.step("Carol личное сообщение Alice→Bob не получает", hint=leak_hint)
+    carol.expect_nothing_before_marker(
+        private_marker(alice, carol),
+        forbid=lambda m: m.get("message") == secret,
+        what="Carol не получает чужое личное сообщение",
+        hint=leak_hint,
+    )
+    ctx.step("Alice не получает своё личное сообщение обратно", hint=leak_hint)
+    alice.send({"type": "users"})
+    alice.expect_nothing_before_marker(
+        {"type": "users_list"},
+        forbid=lambda m: m.get("message") == secret,
+        what="отправитель не получает копию личного сообщения",
+        hint=leak_hint,
+    )
+    ctx.step("ответ Bob → Alice доходит только до Alice", hint=hint)
+    answer = unique("ответ")
+    bob.send({"type": "private", "target_username": "Alice", "message": answer})
+    alice.expect("private", from_username="Bob", message=answer)
+    carol.expect_nothing_before_marker(
+        private_marker(bob, carol),
+        forbid=lambda m: m.get("message") == answer,
+        what="Carol не получает чужое личное сообщение",
+        hint=leak_hint,
+    )
+
+
+@scenario("server_users_list", depends=REGISTERED)
+def server_users_list(ctx: Context) -> None:
+    """Запрос users возвращает список пользователей онлайн в порядке входа, без ушедших."""
+    server, (zoe, adam, mia) = chat(ctx, "Zoe", "Adam", "Mia")
+    hint = (
+        'Ответьте {"type": "users_list", "users": [...]} — имена в порядке входа '
+        "(храните пользователей в dict или list в порядке регистрации, не сортируйте)."
+    )
+    ctx.step("Adam запрашивает список: Zoe, Adam, Mia", hint=hint)
+    adam.send({"type": "users"})
+    users = adam.expect("users_list").get("users")
+    if users != ["Zoe", "Adam", "Mia"]:
+        raise Fail("users = ['Zoe', 'Adam', 'Mia']", got=str(users), hint=hint)
+    ctx.step("Adam уходит; Zoe запрашивает список: Zoe, Mia", hint=hint)
+    adam.close()
+    zoe.expect("system", event="leave", username="Adam")
+    zoe.send({"type": "users"})
+    users = zoe.expect("users_list").get("users")
+    if users != ["Zoe", "Mia"]:
+        raise Fail("users = ['Zoe', 'Mia']", got=str(users), hint=hint)
+    ctx.step("Bella входит последней и оказывается в конце списка", hint=hint)
+    ctx.probe(server, "Bella")
+    mia.expect("system", event="join", username="Bella")
+    mia.send({"type": "users"})
+    users = mia.expect("users_list").get("users")
+    if users != ["Zoe", "Mia", "Bella"]:
+        raise Fail("users = ['Zoe', 'Mia', 'Bella']", got=str(users), hint=hint)
+
+
+# -- part 4 ---------------------------------------------------------------------------------
+def open_session(ctx: Context, requester: Probe, responder: Probe) -> None:
+    """requester asks responder, who accepts; both get session_accepted."""
+    a, b = requester.username, responder.username
+    ctx.step(
+        f"{a} просит сессию у {b}: {b} получает session_request",
+        hint='Передайте адресату {"type": "session_request", "from_username": КТО_ПРОСИТ, ...}.',
+    )
+    requester.send({"type": "session_request", "target_username": b})
+    responder.expect("session_request", from_username=a)
+    ctx.step(
+        f"{b} соглашается: оба получают session_accepted",
+        hint='На session_response с accepted=true отправьте ОБОИМ {"type": "session_accepted", '
+        '"from_username": КТО_ПРОСИЛ, "to_username": КТО_ОТВЕТИЛ, ...}.',
+    )
+    responder.send({"type": "session_response", "target_username": a, "accepted": True})
+    for probe in (requester, responder):
+        probe.expect("session_accepted", from_username=a, to_username=b)
+
+
+@scenario("server_session_accept", depends=REGISTERED)
+def server_session_accept(ctx: Context) -> None:
+    """Запрос приватной сессии доходит до адресата; после согласия оба получают session_accepted,
+    пара занята для других запросов.
+    """
+    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    open_session(ctx, alice, bob)
+    ctx.step(
+        "Carol не получает уведомлений о чужой сессии",
+        hint="Запрос и ответ о сессии отправляются только её участникам.",
+    )
+    carol.expect_nothing_before_marker(
+        private_marker(alice, carol),
+        forbid=lambda m: str(m.get("type", "")).startswith("session"),
+        what="Carol не получает сообщений о чужой сессии",
+    )
+    ctx.step(
+        "в сессии сообщения Alice → Bob идут лично",
+        hint="private внутри сессии доставляется партнёру как обычно.",
+    )
+    text = unique("в сессии")
+    alice.send({"type": "private", "target_username": "Bob", "message": text})
+    bob.expect("private", from_username="Alice", message=text)
+    ctx.step(
+        "Carol просит сессию у занятого Bob: ошибка busy",
+        hint="Пользователь может быть только в одной сессии: ответьте ошибкой busy.",
+    )
+    carol.send({"type": "session_request", "target_username": "Bob"})
+    expect_error(carol, "busy", "Пока Bob в сессии, запрос к нему получает ошибку busy.")
+    bob.send({"type": "users"})
+    bob.expect_nothing_before_marker(
+        {"type": "users_list"},
+        forbid={"type": "session_request"},
+        what="Bob не получает запрос, пока он в сессии",
+    )
+
+
+@scenario("server_session_reject", depends=REGISTERED)
+def server_session_reject(ctx: Context) -> None:
+    """При отказе оба получают session_rejected, сессия не начинается и запрос можно повторить."""
+    _server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    hint = (
+        'На session_response с accepted=false отправьте ОБОИМ {"type": "session_rejected", '
+        '"from_username": КТО_ПРОСИЛ, "to_username": КТО_ОТВЕТИЛ, ...} и забудьте запрос.'
+    )
+    ctx.step("Alice просит сессию у Bob")
+    alice.send({"type": "session_request", "target_username": "Bob"})
+    bob.expect("session_request", from_username="Alice")
+    ctx.step("Bob отказывает: оба получают session_rejected", hint=hint)
+    bob.send({"type": "session_response", "target_username": "Alice", "accepted": False})
+    for probe in (alice, bob):
+        probe.expect("session_rejected", from_username="Alice", to_username="Bob")
+    ctx.step("отказ не начинает сессию", hint=hint)
+    for probe in (alice, bob):
+        probe.send({"type": "users"})
+        probe.expect_nothing_before_marker(
+            {"type": "users_list"},
+            forbid={"type": "session_accepted"},
+            what="после отказа нет session_accepted",
+            hint=hint,
+        )
+    alice.send({"type": "session_end"})
+    expect_error(alice, "not_in_session", "После отказа сессии нет: session_end → not_in_session.")
+    ctx.step("Alice может снова попросить сессию у Bob", hint=hint)
+    alice.send({"type": "session_request", "target_username": "Bob"})
+    bob.expect("session_request", from_username="Alice")
+
+
+@scenario("server_session_end", depends=("server_session_accept",))
+def server_session_end(ctx: Context) -> None:
+    """Сессия завершается по session_end (оба получают session_ended с reason exit) и при уходе
+    собеседника (reason disconnect).
+    """
+    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    open_session(ctx, alice, bob)
+    ctx.step(
+        "Alice завершает сессию: оба получают session_ended с reason exit",
+        hint='На session_end отправьте обоим {"type": "session_ended", "from_username": КТО, '
+        '"to_username": ПАРТНЁР, "reason": "exit", ...} и освободите пару.',
+    )
+    alice.send({"type": "session_end"})
+    for probe in (alice, bob):
+        probe.expect("session_ended", from_username="Alice", to_username="Bob", reason="exit")
+    ctx.step("после завершения Bob свободен для новой сессии")
+    open_session(ctx, carol, bob)
+    ctx.step(
+        "Bob уходит из чата: Carol получает session_ended с reason disconnect",
+        hint="Когда участник сессии отключается, партнёру отправьте session_ended с "
+        'reason "disconnect" и from_username ушедшего.',
+    )
+    bob.close()
+    carol.expect("session_ended", from_username="Bob", reason="disconnect")
+    ctx.step(
+        "Carol снова свободна: Alice может начать с ней сессию",
+        hint="Освободите партнёра ушедшего пользователя.",
+    )
+    open_session(ctx, alice, carol)
+
+
+# -- part 5 ---------------------------------------------------------------------------------
+@scenario("server_bad_input", depends=REGISTERED)
+def server_bad_input(ctx: Context) -> None:
+    """На ошибочный ввод сервер отвечает ошибкой с нужным кодом, не закрывая соединение, и
+    продолжает обслуживать всех.
+    """
+    server, (alice, bob) = chat(ctx, "Alice", "Bob", max_line_bytes=16384)
+    cases: list[tuple[str, bytes, str]] = [
+        ("строка не JSON", b"this is not json\n", "invalid_json"),
+        ("JSON, но не объект", b"[1, 2, 3]\n", "invalid_json"),
+        ("нет поля message", b'{"type": "message"}\n', "invalid_message"),
+        ("message не строка", b'{"type": "message", "message": 5}\n', "invalid_message"),
+        ("неизвестный type", b'{"type": "dance"}\n', "unknown_type"),
+        ("пустой текст", b'{"type": "message", "message": "   "}\n', "empty_message"),
+        (
+            "текст длиннее 4096 символов",
+            ('{"type": "message", "message": "%s"}\n' % ("я" * 4097)).encode(),
+            "message_too_long",
+        ),
+        (
+            "личное сообщение несуществующему",
+            b'{"type": "private", "target_username": "Nobody", "message": "hi"}\n',
+            "unknown_user",
+        ),
+        (
+            "личное сообщение самому себе",
+            b'{"type": "private", "target_username": "Alice", "message": "hi"}\n',
+            "self_target",
+        ),
+        ("session_end вне сессии", b'{"type": "session_end"}\n', "not_in_session"),
+        (
+            "ответ на несуществующий запрос сессии",
+            b'{"type": "session_response", "target_username": "Bob", "accepted": true}\n',
+            "no_pending_request",
+        ),
+        ("повторная регистрация", b'{"username": "Alice3"}\n', "already_registered"),
+    ]
+    for title, data, code in cases:
+        ctx.step(
+            f"{title}: ошибка {code}, соединение открыто",
+            hint=f'Ответьте {{"type": "error", "code": "{code}", ...}} и продолжайте '
+            "читать этого клиента; разбор и проверку сообщения оберните в обработку ошибок.",
+        )
+        alice.send_raw(data)
+        expect_error(alice, code, ctx.current_hint)
+    ctx.step(
+        "после всех ошибок Alice и Bob переписываются как прежде",
+        hint="Ошибка одного сообщения не должна ломать соединение или сервер.",
+    )
+    text = unique("я всё ещё здесь")
+    alice.send({"type": "message", "message": text})
+    bob.expect("message", from_username="Alice", message=text)
+    bob.send({"type": "users"})
+    bob.expect_nothing_before_marker(
+        {"type": "users_list"},
+        forbid={"type": "system", "event": "leave"},
+        what="Alice не отключена из-за ошибок",
+    )
+    ctx.step(
+        "сообщение до регистрации: ошибка not_registered",
+        hint="До регистрации на любое сообщение с type отвечайте not_registered.",
+    )
+    stranger = ctx.probe(server)
+    stranger.send({"type": "users"})
+    expect_error(stranger, "not_registered", ctx.current_hint)
+    ctx.step(
+        "строка длиннее --max-line-bytes: фатальная ошибка line_too_long и закрытие",
+        hint="Если в буфере больше --max-line-bytes байт без \\n, отправьте error "
+        'line_too_long с "fatal": true и закройте соединение.',
+    )
+    stranger.send_raw(b'{"username": "' + b"x" * 20000)
+    error = expect_error(stranger, "line_too_long", ctx.current_hint)
+    if error.get("fatal") is not True:
+        raise Fail('"fatal": true в ошибке line_too_long', got=str(error), hint=ctx.current_hint)
+    stranger.expect_closed()
+    ctx.step("сервер по-прежнему принимает новых клиентов")
+    ctx.probe(server, "Dora")
+    alice.expect("system", event="join", username="Dora")
+
+
+@scenario("server_slow_reader", depends=REGISTERED, timeout=15)
+def server_slow_reader(ctx: Context) -> None:
+    """Клиент, который не читает сокет, не задерживает остальных; когда его очередь переполняется,
+    сервер отключает его (reason overflow).
+    """
+    ctx.step("запуск сервера с --sendq-bytes 65536")
+    server = ctx.server(sendq_bytes=65536)
+    ctx.step("регистрация медленного клиента Slow (он перестаёт читать)")
+    slow = ctx.probe(server, "Slow", recv_buffer=4096)
+    slow.pause_reading()
+    ctx.step("регистрация Alice и Bob")
+    alice = ctx.probe(server, "Alice")
+    bob = ctx.probe(server, "Bob")
+    count, size = 400, 4000
+    ctx.step(
+        f"Alice шлёт {count} сообщений по {size} символов: Bob получает каждое быстро",
+        hint="Не отправляйте медленному клиенту прямо из потока отправителя (и тем более под "
+        "блокировкой): у каждого клиента своя очередь и свой поток-писатель; sendall() "
+        "медленному клиенту не должен задерживать остальных.",
+    )
+    start = time.monotonic()
+    for i in range(count):
+        alice.send({"type": "message", "message": f"{i:04d}" + "x" * (size - 4)})
+    for i in range(count):
+        bob.expect(
+            "message",
+            from_username="Alice",
+            message=lambda m, i=i: isinstance(m, str) and m.startswith(f"{i:04d}"),
+            timeout=3.0,
+        )
+    elapsed = time.monotonic() - start
+    bob.transcript.add("harness", f"получено {count} сообщений за {elapsed:.2f} с")
+    ctx.step(
+        "Slow отключён с reason overflow; Bob получает leave",
+        hint="Считайте неотправленные байты каждого клиента; когда их больше --sendq-bytes, "
+        'отключите клиента и разошлите leave с reason "overflow".',
+    )
+    bob.expect("system", event="leave", username="Slow", reason="overflow", timeout=3.0)
+
+
+@scenario("server_ping_timeout", depends=REGISTERED)
+def server_ping_timeout(ctx: Context) -> None:
+    """Молчащий клиент получает ping; кто отвечает pong, остаётся, а кто молчит после ping —
+    отключается (reason timeout).
+    """
+    server, (alice, bob) = chat(ctx, "Alice", "Bob", ping_interval=0.3, ping_timeout=0.4)
+    ctx.step("регистрация Mute, который не отвечает на ping")
+    mute = ctx.probe(server, auto_pong=False)
+    mute.register("Mute")
+    ctx.step(
+        "Mute молчит --ping-interval секунд и получает ping",
+        hint='Если клиент молчит --ping-interval секунд, отправьте ему {"type": "ping", ...}.',
+    )
+    mute.expect("ping", timeout=3.0)
+    ctx.step(
+        "Mute не отвечает: через --ping-timeout сервер отключает его с reason timeout",
+        hint="Если после ping за --ping-timeout секунд от клиента ничего не пришло, закройте "
+        'соединение и разошлите leave с reason "timeout".',
+    )
+    alice.expect("system", event="leave", username="Mute", reason="timeout", timeout=4.0)
+    mute.expect_closed(timeout=2.0, expected="сервер закрывает соединение Mute")
+    ctx.step(
+        "Alice и Bob отвечали pong и остались в чате",
+        hint="Любое сообщение клиента (и pong) — признак жизни: сбрасывайте его таймер.",
+    )
+    if not any(i.message and i.message.get("type") == "ping" for i in alice.received):
+        alice.expect("ping", timeout=3.0)
+    bob.send({"type": "users"})
+    users = bob.expect("users_list", timeout=3.0).get("users")
+    if users != ["Alice", "Bob"]:
+        raise Fail("users = ['Alice', 'Bob']", got=str(users), hint=ctx.current_hint)
+
+
+@scenario("server_register_timeout", depends=REGISTERED)
+def server_register_timeout(ctx: Context) -> None:
+    """Соединение, которое не зарегистрировалось за --register-timeout, получает фатальную ошибку
+    registration_timeout и закрывается; зарегистрированные остаются.
+    """
+    ctx.step("запуск сервера с --register-timeout 0.5")
+    server = ctx.server(register_timeout=0.5)
+    silent = ctx.probe(server)
+    alice = ctx.probe(server, "Alice")
+    hint = (
+        "Заведите таймер регистрации (например, sock.settimeout(register_timeout) до первого "
+        'сообщения): по истечении отправьте {"type": "error", "code": "registration_timeout", '
+        '"fatal": true, ...} и закройте соединение.'
+    )
+    ctx.step("молчащее соединение получает registration_timeout (fatal) и закрывается", hint=hint)
+    error = expect_error(silent, "registration_timeout", hint, timeout=4.0)
+    if error.get("fatal") is not True:
+        raise Fail('"fatal": true в ошибке registration_timeout', got=str(error), hint=hint)
+    silent.expect_closed(timeout=2.0)
+    ctx.step(
+        "Alice зарегистрировалась вовремя и остаётся в чате",
+        hint="После регистрации таймер регистрации больше не действует "
+        "(верните sock.settimeout(None)).",
+    )
+    alice.send({"type": "users"})
+    users = alice.expect("users_list").get("users")
+    if users != ["Alice"]:
+        raise Fail("users = ['Alice']", got=str(users), hint=ctx.current_hint)
+
+
+@scenario("server_shutdown", depends=REGISTERED)
+def server_shutdown(ctx: Context) -> None:
+    """По Ctrl+C (SIGINT) сервер рассылает всем уведомление shutdown, закрывает соединения и
+    завершается с кодом 0 за 2 секунды.
+    """
+    server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    hint = (
+        "Перехватите KeyboardInterrupt (или SIGINT/SIGTERM): закройте слушающий сокет, "
+        'отправьте всем {"type": "system", "event": "shutdown", ...}, закройте соединения '
+        "и выйдите с кодом 0. Потоки клиентов делайте daemon=True."
+    )
+    ctx.step("SIGINT серверу: выход с кодом 0 за 2 секунды", hint=hint)
+    code = ctx.interrupt(server)
+    if code is None:
+        raise Fail(
+            "сервер завершается за 2 секунды после Ctrl+C", got="сервер ещё работает", hint=hint
+        )
+    if code != 0:
+        raise Fail(
+            "код выхода 0 после Ctrl+C", got=f"код {code}\n{server.transcript.tail()}", hint=hint
+        )
+    ctx.step("каждый клиент получил shutdown и соединение закрыто", hint=hint)
+    for probe in (alice, bob):
+        probe.expect("system", event="shutdown", timeout=1.0)
+        probe.expect_closed(timeout=1.0)
