@@ -1,0 +1,844 @@
+#!/usr/bin/env python3
+"""Terminal client of the chat lab (reference solution, Python 3.6+, standard library only).
+
+Run it as ``python client.py --host 127.0.0.1 --port 8083``.  It asks for a name
+(``Введите имя: ``), then every line typed goes to the general chat, or to the
+partner while a private session is open.  Commands are listed in COMMANDS and
+shown by ``/help``.  The wire protocol is lab/protocol.json (PROTOCOL.md): one
+JSON object per line, UTF-8.
+
+Threads::
+
+    main thread                         receiver thread
+    -----------                         ---------------
+    Terminal.read_line()  <-- prompt     ChatClient.receive_loop()
+    ChatClient.handle_line()              splits bytes on b"\\n", decodes JSON,
+      commands, plain lines               calls do_<type>(msg): prints the line,
+    ChatClient.send()  ----+----------    updates the mode, answers ping
+                           |                  |
+                     send_lock (one JSON line at a time on the socket)
+
+Shared state and who guards it:
+
+* ``ChatClient.state_lock`` guards the chat state both threads touch:
+  ``username``, ``partner`` (the session partner or None), ``pending`` (session
+  requests waiting for y/n, oldest first) and the drain counters.
+* ``ChatClient.send_lock`` makes each ``sendall`` of one line atomic: the main
+  thread sends what the user types, the receiver sends ``pong``.
+* ``Terminal.lock`` guards the screen.  Everything printed goes through
+  ``Terminal.show()``.  While ``input()`` waits, ``Terminal.shown`` holds the
+  prompt on screen; ``show()`` then erases the prompt line (``\\r\\x1b[K``, or
+  more rows if the typed text wraps), prints the message, and redraws the prompt
+  with ``readline.get_line_buffer()``, the cursor put back where it was.  The
+  prompt is drawn while holding the lock: readline's startup hook takes it and
+  its pre-input hook, run right after the prompt is drawn, releases it.
+
+Mode changes and a lost server interrupt the main thread: the receiver sends
+SIGUSR1 to the main thread (``signal.pthread_kill``).  The handler runs in the
+main thread inside ``input()``; readline restores the terminal and ``input()``
+raises.  ``PromptChanged`` makes ``read_line()`` ask again with the new prompt,
+the typed text carried over; ``ServerGone`` ends the program with status 1.
+Where ``pthread_kill`` does not exist (Windows) there is no redraw anyway and a
+lost server ends the process with ``os._exit(1)`` after the message is flushed.
+
+Behaviour decided here (also told by ``/help``):
+
+* Several session requests: they queue up; ``y``/``n`` answers the oldest, then
+  the next question is shown again.  While a question waits, any other line or
+  command works as usual.
+* ``/exit`` leaves the session at once (the prompt changes on the next line);
+  the server's ``session_ended`` confirms it.  ``session_ended`` or the
+  partner's departure returns to general mode and redraws the prompt.
+* A line starting with ``//`` is sent as text with one ``/`` removed.
+* The time shown is HH:MM:SS from the server's ``timestamp``; if it is missing
+  or malformed, the local clock is shown instead.
+* Control characters in received text are shown as U+FFFD, so nobody can send
+  escape sequences to other people's terminals.
+* Input not from a terminal (a pipe, a file): no prompt, lines are read as they
+  come, end of input means ``/quit``.  Before closing, the client makes one
+  marker round trip (a ``users`` request whose answer is not shown), so every
+  answer to what was sent before is printed first (PROTOCOL.md section 7).
+* Colours only when stdout is a terminal and NO_COLOR is not set
+  (https://no-color.org).
+
+Exit status: 0 after ``/quit``, end of input or Ctrl+C; 1 when the server
+cannot be reached or goes away.
+"""
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import queue
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+import unicodedata
+from collections import deque
+
+try:
+    import readline
+except ImportError:  # Windows and minimal builds: the client works, without redraw
+    readline = None
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8083
+NAME_PROMPT = "Введите имя: "
+GENERAL_PROMPT = "[общий]> "
+SESSION_PROMPT = "[сессия с {partner}]> "
+
+# Restated from lab/protocol.json (client.commands): the client is standalone.
+COMMANDS = (
+    ("/users", "", "список пользователей онлайн"),
+    ("/private", "ИМЯ ТЕКСТ", "разовое личное сообщение"),
+    ("/session", "ИМЯ", "предложить приватную сессию"),
+    ("/exit", "", "выйти из приватной сессии"),
+    ("/help", "", "подсказка по командам"),
+    ("/quit", "", "выйти из чата"),
+)
+ANSWERS_YES = ("y", "yes", "д", "да")
+ANSWERS_NO = ("n", "no", "н", "нет")
+
+CONNECT_TIMEOUT = 10.0  # seconds to wait for the TCP connection
+DRAIN_TIMEOUT = 3.0  # seconds to wait for the marker answer before closing
+RECV_BYTES = 65536  # bytes asked from recv() at a time
+EXIT_OK = 0
+EXIT_SERVER_GONE = 1
+SERVER_GONE_TEXT = "Соединение с сервером потеряно."
+
+# Display colours (SGR codes); used only when Terminal.colour is true.
+DIM, BOLD, RED, YELLOW, MAGENTA, CYAN = "2", "1", "31", "33", "35", "36"
+
+TIME_RE = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+
+
+class ServerGone(Exception):
+    """The connection to the server is lost; the message is already on screen."""
+
+
+class PromptChanged(Exception):
+    """The mode changed while input() waited: ask again with the new prompt."""
+
+
+# ---------------------------------------------------------------- wire helpers
+
+
+def encode(message):
+    """One protocol line: compact JSON, non-ASCII as is, then b"\\n"."""
+    return (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def split_lines(buffer, chunk):
+    """Append chunk to buffer (a bytearray); return the complete lines it now holds.
+
+    A line may arrive in pieces, several may arrive at once, and a multi-byte
+    character may be cut between two recv() calls: only whole lines are decoded.
+    """
+    buffer.extend(chunk)
+    lines = []
+    while True:
+        end = buffer.find(b"\n")
+        if end < 0:
+            return lines
+        lines.append(bytes(buffer[:end]).rstrip(b"\r"))
+        del buffer[: end + 1]
+
+
+def decode(line):
+    """The JSON object on one line, or None if it is not one."""
+    try:
+        message = json.loads(line.decode("utf-8"))
+    except ValueError:  # bad UTF-8 (UnicodeDecodeError) or bad JSON
+        return None
+    return message if isinstance(message, dict) else None
+
+
+# ------------------------------------------------------------- display helpers
+
+
+def clock(timestamp):
+    """HH:MM:SS from the server's ISO timestamp; the local time if there is none."""
+    found = TIME_RE.search(timestamp) if isinstance(timestamp, str) else None
+    return found.group(0) if found else time.strftime("%H:%M:%S")
+
+
+def clean(value):
+    """Text safe to print: control characters (escape sequences too) become U+FFFD.
+
+    Newlines are kept (a multi-line message shows as several lines), tabs become
+    spaces.
+    """
+    text = value if isinstance(value, str) else str(value)
+    text = text.replace("\r\n", "\n").replace("\t", "    ")
+    return "".join(
+        "\ufffd" if unicodedata.category(ch) == "Cc" and ch != "\n" else ch for ch in text
+    )
+
+
+def same_name(first, second):
+    """Names compare as the server compares them: NFC, then casefold."""
+    if not isinstance(first, str) or not isinstance(second, str):
+        return False
+    fold = unicodedata.normalize
+    return fold("NFC", first).casefold() == fold("NFC", second).casefold()
+
+
+def display_width(text):
+    """Terminal columns text takes: wide (CJK, emoji) 2, combining marks 0, others 1."""
+    width = 0
+    for ch in text:
+        if unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+            continue
+        width += 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    return width
+
+
+def help_text():
+    """What /help prints."""
+    lines = ["Команды:"]
+    for name, args, about in COMMANDS:
+        lines.append("  {:<20} — {}".format((name + " " + args).strip(), about))
+    lines += [
+        "Обычная строка уходит в общий чат, а в приватной сессии — собеседнику.",
+        "Строка, начинающаяся с «//», уходит как текст без первой «/».",
+        "На запрос приватной сессии ответьте y (да) или n (нет). Если запросов",
+        "несколько, ответ относится к самому раннему, затем вопрос о следующем",
+        "показывается снова. Пока вопрос ждёт ответа, остальное работает как обычно.",
+        "Выход: /quit, Ctrl+C или Ctrl+D.",
+    ]
+    return "\n".join(lines)
+
+
+def _readline_point():
+    """GNU readline's cursor offset ``rl_point`` (a ctypes int, in bytes) or None.
+
+    The readline module does not expose where the cursor is in the typed line;
+    without it the redraw puts the cursor at the end of the line.
+    """
+    if readline is None or "libedit" in (readline.__doc__ or ""):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.c_int.in_dll(ctypes.CDLL(readline.__file__), "rl_point")
+    except (ImportError, OSError, ValueError, AttributeError):  # not GNU readline here
+        return None
+
+
+def _tolerant(stream):
+    """stream, or a copy of it that prints '?' for what its encoding cannot show.
+
+    Python 3.6 in the C locale writes ASCII only; Cyrillic must not crash it.
+    """
+    try:
+        "ё".encode(stream.encoding or "ascii")
+        return stream
+    except (LookupError, UnicodeError):
+        return io.TextIOWrapper(
+            stream.buffer, encoding=stream.encoding, errors="replace", line_buffering=True
+        )
+
+
+# -------------------------------------------------------------------- terminal
+
+
+class Terminal(object):
+    """The screen and the keyboard: prompt, input, output, colours.
+
+    Three ways to work, chosen once:
+
+    * ``redraw``: stdin and stdout are terminals and readline is there; incoming
+      lines go above the prompt and the half-typed line is redrawn below;
+    * interactive without readline: the prompt is printed again after a message;
+    * not ``interactive`` (stdin is a pipe or a file): no prompt at all.
+    """
+
+    def __init__(self, prompt_source, stdin=None, stdout=None, environ=None):
+        self.stdin = stdin or sys.stdin
+        self.out = stdout or sys.stdout
+        environ = os.environ if environ is None else environ
+        self.prompt_source = prompt_source  # () -> (prompt text, colour or None)
+        self.interactive = self.stdin.isatty()
+        posix_tty = self.out.isatty() and os.name != "nt"
+        self.redraw = readline is not None and self.interactive and posix_tty
+        self.colour = posix_tty and not environ.get("NO_COLOR")
+        self.lock = threading.Lock()
+        self.shown = None  # the prompt text on screen while input() waits
+        self.carry = ""  # typed text to put back after PromptChanged
+        self.in_input = False
+        self.lost = False
+        self._hook_holds_lock = False
+        self._point = _readline_point() if self.redraw else None
+        self._main = threading.current_thread().ident
+        self._prompt_drawing = None
+        can_wake = hasattr(signal, "pthread_kill") and hasattr(signal, "SIGUSR1")
+        self._wake_signal = signal.SIGUSR1 if can_wake else None
+        if self._wake_signal is not None:
+            signal.signal(self._wake_signal, self._on_wake)
+        self._hooks = self.redraw and hasattr(readline, "set_pre_input_hook")
+        if self._hooks:
+            readline.set_startup_hook(self._before_prompt)
+            readline.set_pre_input_hook(self._after_prompt)
+
+    # -- colours
+
+    def paint(self, code, text):
+        """text in colour code (an SGR number), or plain text without colours."""
+        if not self.colour or not text:
+            return text
+        return "\x1b[{}m{}\x1b[0m".format(code, text)
+
+    def _prompt_for_input(self, text, code):
+        """The prompt given to input(); readline needs \\x01..\\x02 around escapes."""
+        if not self.colour or code is None:
+            return text
+        head, sep, tail = text.rpartition("]")
+        if not sep:
+            return text
+        start, end = "\x1b[1;{}m".format(code), "\x1b[0m"
+        if self.redraw:
+            start, end = "\x01" + start + "\x02", "\x01" + end + "\x02"
+        return start + head + sep + end + tail
+
+    # -- input (main thread only)
+
+    def read_line(self):
+        """One line typed (or piped), without the newline; EOFError at end of input.
+
+        Raises KeyboardInterrupt on Ctrl+C and ServerGone when the receiver
+        reports a lost server.
+        """
+        if not self.interactive:
+            line = self.stdin.readline()
+            if not line:
+                raise EOFError
+            return line.rstrip("\r\n")
+        while True:
+            text, code = self.prompt_source()
+            try:
+                return self._input(text, code)
+            except PromptChanged:
+                continue
+            except (EOFError, KeyboardInterrupt):
+                self.write("\n")  # leave the prompt line, so the shell starts clean
+                raise
+
+    def _input(self, text, code):
+        self._prompt_drawing = text
+        if not self._hooks:
+            with self.lock:
+                self.shown = text
+        self.in_input = True
+        try:
+            return input(self._prompt_for_input(text, code))
+        finally:
+            self.in_input = False
+            if self._hook_holds_lock:  # interrupted between the two hooks
+                self._hook_holds_lock = False
+                self.lock.release()
+            with self.lock:
+                self.shown = None
+
+    def _before_prompt(self):
+        """readline startup hook (main thread): take the screen, restore typed text."""
+        self.lock.acquire()
+        self._hook_holds_lock = True
+        if self.carry:
+            readline.insert_text(self.carry)
+            self.carry = ""
+
+    def _after_prompt(self):
+        """readline pre-input hook: the prompt is on screen; let messages in."""
+        self.shown = self._prompt_drawing
+        if self._hook_holds_lock:
+            self._hook_holds_lock = False
+            self.lock.release()
+
+    def _on_wake(self, signum, frame):
+        """SIGUSR1 handler, runs in the main thread (see the module docstring)."""
+        if self.lost:
+            raise ServerGone()
+        if self.in_input and self.redraw:
+            self.carry = readline.get_line_buffer()
+            raise PromptChanged()
+
+    # -- output (any thread)
+
+    def write(self, text):
+        with self.lock:
+            self._write(text)
+
+    def _write(self, text):
+        self.out.write(text)
+        self.out.flush()
+
+    def show(self, text, final=False):
+        """Print text (one or more lines) above the prompt, keeping the typed line.
+
+        final: the program is ending, so the prompt is not drawn again.
+        """
+        with self.lock:
+            if self.shown is None:
+                self._write(text + "\n")
+                return
+            prompt, code = self.prompt_source()
+            if not self.redraw:
+                # No way to redraw what was typed: print the prompt again below.
+                self._write("\n" + text + "\n" + ("" if final else prompt))
+                return
+            out = self._erase_input() + text + "\n"
+            if final or prompt != self.shown:
+                # The typed line is kept by readline; the main thread draws the
+                # new prompt with it (PromptChanged), or the program ends.
+                self.shown = None
+                self._write(out)
+                if not final:
+                    self.wake_main()
+                return
+            self._write(out + self._redraw_input(self._prompt_for_input(prompt, code)))
+
+    def _typed(self):
+        """The typed line split at the cursor: (before, after)."""
+        line = readline.get_line_buffer()
+        if self._point is None:
+            return line, ""
+        raw = line.encode("utf-8", "replace")
+        point = max(0, min(self._point.value, len(raw)))
+        before = raw[:point].decode("utf-8", "ignore")
+        return before, line[len(before) :]
+
+    def _columns(self):
+        try:
+            return max(1, os.get_terminal_size(self.out.fileno()).columns)
+        except (OSError, ValueError):  # not a terminal after all
+            return 80
+
+    def _erase_input(self):
+        """Go to the first row of the prompt and clear from there down."""
+        before, _ = self._typed()
+        row = (display_width(self.shown) + display_width(before)) // self._columns()
+        return ("\x1b[{}A".format(row) if row else "") + "\r\x1b[J"
+
+    def _redraw_input(self, prompt):
+        """Prompt and typed text again, the cursor back where it was."""
+        before, after = self._typed()
+        columns = self._columns()
+        cursor = display_width(self.shown) + display_width(before)
+        end = cursor + display_width(after)
+        out = prompt.replace("\x01", "").replace("\x02", "") + before + after
+        if end % columns == 0:
+            out += " \b"  # leave the pending-wrap state: go to the next row
+        if end != cursor:
+            up = end // columns - cursor // columns
+            out += "\x1b[{}A".format(up) if up else ""
+            out += "\r" + ("\x1b[{}C".format(cursor % columns) if cursor % columns else "")
+        return out
+
+    def wake_main(self, lost=False):
+        """Interrupt the main thread's input (called by the receiver thread)."""
+        if lost:
+            self.lost = True
+        if self._wake_signal is not None:
+            with contextlib.suppress(OSError, ValueError):  # main thread already gone
+                signal.pthread_kill(self._main, self._wake_signal)
+        elif lost:
+            self.out.flush()
+            os._exit(EXIT_SERVER_GONE)
+
+
+# ---------------------------------------------------------------------- client
+
+
+class ChatClient(object):
+    """One connection to the chat server: registration, input loop, receiver."""
+
+    def __init__(self, sock, terminal=None):
+        self.sock = sock
+        self.term = terminal or Terminal(self.prompt)
+        self.send_lock = threading.Lock()
+        self.state_lock = threading.Lock()
+        self.username = None  # set by the welcome message
+        self.partner = None  # session partner, or None in general mode
+        self.pending = deque()  # (requester, question line), oldest first
+        self.registration = queue.Queue()  # True: welcome, False: ask again
+        self.closing = False  # we are closing: a closed socket is expected
+        self.gone = False  # the loss of the server was reported
+        self.users_asked = 0  # users requests sent
+        self.users_seen = 0  # users_list answers received
+        self.drain_mark = None  # the users request whose answer means "all done"
+        self.drained = threading.Event()
+        self.receiver = threading.Thread(target=self.receive_loop, name="receiver")
+        self.receiver.daemon = True
+
+    def prompt(self):
+        """(prompt text, colour) for the current mode."""
+        with self.state_lock:
+            if self.username is None:
+                return NAME_PROMPT, None
+            if self.partner is not None:
+                return SESSION_PROMPT.format(partner=self.partner), MAGENTA
+            return GENERAL_PROMPT, BOLD
+
+    # -- main thread
+
+    def run(self):
+        """Register, then handle typed lines until /quit or end of input."""
+        self.receiver.start()
+        if self.register():
+            if self.term.interactive:
+                self.note("Пишите сообщения; список команд — /help.")
+            while True:
+                try:
+                    line = self.term.read_line()
+                except EOFError:
+                    break
+                if not self.handle_line(line):
+                    break
+        self.finish()
+        return EXIT_OK
+
+    def register(self):
+        """Ask for a name until the server welcomes it; False at end of input."""
+        while True:
+            try:
+                name = self.term.read_line().strip()
+            except EOFError:
+                return False
+            if not name:
+                self.note("Имя не может быть пустым.")
+                continue
+            self.send({"username": name})
+            if self.registration.get():
+                return True
+
+    def handle_line(self, line):
+        """Act on one typed line; False means quit."""
+        text = line.strip()
+        if not text:
+            return True
+        answer = self.answer_of(text)
+        if answer is not None and self.answer_request(answer):
+            return True
+        if text.startswith("//"):
+            return self.say(text[1:])
+        if text.startswith("/"):
+            name, _, args = text.partition(" ")
+            command = getattr(self, "cmd_" + name[1:].lower(), None)
+            if command is None:
+                self.note("Неизвестная команда {}. Список команд — /help.".format(name))
+                return True
+            return command(args.strip())
+        return self.say(text)
+
+    @staticmethod
+    def answer_of(text):
+        """True for a yes, False for a no, None for anything else."""
+        word = text.casefold()
+        if word in ANSWERS_YES:
+            return True
+        if word in ANSWERS_NO:
+            return False
+        return None
+
+    def answer_request(self, accepted):
+        """Answer the oldest pending session request; False if none is pending."""
+        with self.state_lock:
+            if not self.pending:
+                return False
+            requester, _ = self.pending.popleft()
+            again = self.pending[0][1] if self.pending else None
+        self.send({"type": "session_response", "target_username": requester, "accepted": accepted})
+        if again is not None:
+            self.term.show(again)
+        return True
+
+    def say(self, text):
+        """A plain line: to the session partner, or to everyone."""
+        with self.state_lock:
+            partner = self.partner
+        if partner is None:
+            self.send({"type": "message", "message": text})
+        else:
+            self.send({"type": "private", "target_username": partner, "message": text})
+        return True
+
+    def cmd_users(self, args):
+        self.users_asked += 1
+        self.send({"type": "users"})
+        return True
+
+    def cmd_private(self, args):
+        name, _, text = args.partition(" ")
+        if not name or not text.strip():
+            return self.usage("/private")
+        self.send({"type": "private", "target_username": name, "message": text.strip()})
+        return True
+
+    def cmd_session(self, args):
+        if not args or " " in args:
+            return self.usage("/session")
+        self.send({"type": "session_request", "target_username": args})
+        self.note("Запрос на приватную сессию отправлен пользователю {}.".format(args))
+        return True
+
+    def cmd_exit(self, args):
+        with self.state_lock:
+            partner, self.partner = self.partner, None
+        if partner is None:
+            self.note("Вы не в приватной сессии.")
+        else:
+            self.send({"type": "session_end"})
+        return True
+
+    def cmd_help(self, args):
+        self.term.show(help_text())
+        return True
+
+    def cmd_quit(self, args):
+        return False
+
+    def usage(self, command):
+        for name, args, about in COMMANDS:
+            if name == command:
+                self.note("Использование: {} {} — {}.".format(name, args, about))
+        return True
+
+    def note(self, text):
+        """A local line (not from the server)."""
+        self.term.show(self.term.paint(YELLOW, "* " + text))
+
+    def send(self, message):
+        """Send one message; a dead socket means the server is gone."""
+        try:
+            with self.send_lock:
+                self.sock.sendall(encode(message))
+        except OSError:
+            self.report_gone()
+            raise ServerGone() from None
+
+    def finish(self):
+        """Quit: when input is a pipe, first let the answers to it arrive, then close."""
+        if not self.term.interactive and self.username is not None:
+            self.users_asked += 1
+            with self.state_lock:
+                self.drain_mark = self.users_asked
+            self.send({"type": "users"})
+            self.drained.wait(DRAIN_TIMEOUT)
+        self.close()
+
+    def close(self):
+        """Close the connection and wait for the receiver to stop printing."""
+        self.closing = True
+        with contextlib.suppress(OSError):  # already closed by the server
+            self.sock.shutdown(socket.SHUT_RDWR)
+        self.sock.close()
+        if self.receiver.is_alive() and self.receiver is not threading.current_thread():
+            self.receiver.join(DRAIN_TIMEOUT)
+
+    def report_gone(self):
+        """Say once that the server is gone; True if this call said it."""
+        with self.state_lock:
+            if self.closing or self.gone:
+                return False
+            self.gone = True
+        self.term.show(self.term.paint(RED, SERVER_GONE_TEXT), final=True)
+        return True
+
+    # -- receiver thread
+
+    def receive_loop(self):
+        """Read the socket until it closes; dispatch each message."""
+        buffer = bytearray()
+        while True:
+            try:
+                chunk = self.sock.recv(RECV_BYTES)
+            except OSError:  # closed by us (close()) or reset by the server
+                chunk = b""
+            if not chunk:
+                break
+            for line in split_lines(buffer, chunk):
+                if line:
+                    self.dispatch(line)
+        self.drained.set()
+        if self.report_gone():
+            self.term.wake_main(lost=True)
+
+    def dispatch(self, line):
+        """Call do_<type>(message) for one received line."""
+        message = decode(line)
+        if message is None:
+            self.note("Сервер прислал строку, которая не является JSON-объектом.")
+            return
+        handler = getattr(self, "do_" + str(message.get("type")), self.do_unknown)
+        handler(message)
+
+    def stamp(self, message):
+        return self.term.paint(DIM, "[{}]".format(clock(message.get("timestamp"))))
+
+    def field(self, message, name):
+        return clean(message.get(name, "?"))
+
+    def system_line(self, message, text):
+        """[time] *** text, the look of every server event."""
+        return "{} {}".format(self.stamp(message), self.term.paint(CYAN, "*** " + text))
+
+    def do_message(self, message):
+        sender = self.term.paint(BOLD, self.field(message, "from_username") + ":")
+        self.term.show(
+            "{} {} {}".format(self.stamp(message), sender, self.field(message, "message"))
+        )
+
+    def do_private(self, message):
+        sender = self.term.paint(BOLD, self.field(message, "from_username") + ":")
+        tag = self.term.paint(MAGENTA, "[лично]")
+        text = self.field(message, "message")
+        self.term.show("{} {} {} {}".format(self.stamp(message), tag, sender, text))
+
+    def do_system(self, message):
+        event, name = message.get("event"), message.get("username")
+        with self.state_lock:
+            if event == "welcome" and self.username is None:
+                self.username = clean(name) if isinstance(name, str) else "?"
+            if event == "leave":
+                self.forget(name)
+        text = self.field(message, "message")
+        if "online_users" in message:
+            text += " (онлайн: {})".format(self.field(message, "online_users"))
+        self.term.show(self.system_line(message, text))
+        if event == "welcome":
+            self.registration.put(True)
+
+    def do_users_list(self, message):
+        with self.state_lock:
+            self.users_seen += 1
+            marker = self.drain_mark is not None and self.users_seen >= self.drain_mark
+        if marker:  # the answer to finish()'s marker request: not for the user
+            self.drained.set()
+            return
+        users = message.get("users")
+        names = [clean(user) for user in users] if isinstance(users, list) else []
+        text = "Онлайн ({}): {}".format(len(names), ", ".join(names))
+        self.term.show(self.system_line(message, text))
+
+    def do_session_request(self, message):
+        requester = message.get("from_username")
+        text = self.field(message, "message").rstrip(". ")
+        question = self.system_line(message, text + ". Принять? (y/n)")
+        with self.state_lock:
+            self.pending = deque(p for p in self.pending if not same_name(p[0], requester))
+            self.pending.append((requester, question))
+            oldest = self.pending[0][0]
+        self.term.show(question)
+        if not same_name(oldest, requester):
+            self.note(
+                "Сначала ответ на запрос от {}; потом этот вопрос будет задан снова.".format(oldest)
+            )
+
+    def do_session_accepted(self, message):
+        first, second = message.get("from_username"), message.get("to_username")
+        with self.state_lock:
+            me = self.username
+            self.partner = clean(second if same_name(first, me) else first)
+            self.pending = deque(p for p in self.pending if not same_name(p[0], self.partner))
+        self.term.show(self.system_line(message, self.field(message, "message")))
+
+    def do_session_rejected(self, message):
+        with self.state_lock:
+            self.forget(message.get("from_username"))
+        self.term.show(self.system_line(message, self.field(message, "message")))
+
+    def do_session_ended(self, message):
+        with self.state_lock:
+            self.partner = None
+        self.term.show(self.system_line(message, self.field(message, "message")))
+
+    def forget(self, name):
+        """Drop name's pending request and session (call with state_lock held)."""
+        self.pending = deque(p for p in self.pending if not same_name(p[0], name))
+        if same_name(self.partner, name):
+            self.partner = None
+
+    def do_error(self, message):
+        label = self.term.paint(RED, "Ошибка:")
+        self.term.show(
+            "{} {} {}".format(self.stamp(message), label, self.field(message, "message"))
+        )
+        with self.state_lock:
+            registering = self.username is None
+        if registering and message.get("code") in ("username_taken", "username_invalid"):
+            self.registration.put(False)
+
+    def do_ping(self, message):
+        try:
+            with self.send_lock:
+                self.sock.sendall(encode({"type": "pong"}))
+        except OSError:  # the receive loop is about to see the closed socket
+            pass
+
+    def do_unknown(self, message):
+        """A type this client does not know: show its text, if it has one."""
+        if isinstance(message.get("message"), str):
+            self.term.show(self.system_line(message, clean(message["message"])))
+
+
+# ------------------------------------------------------------------------ main
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Клиент многопользовательского чата.",
+        epilog=help_text(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        add_help=False,
+    )
+    parser.add_argument("-h", "--help", action="help", help="показать эту справку и выйти")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="адрес сервера")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="порт сервера")
+    args = parser.parse_args(argv)
+    if not 0 < args.port < 65536:
+        parser.error("порт должен быть от 1 до 65535")
+    return args
+
+
+def connect_error(error):
+    """Why the connection failed, in plain Russian."""
+    if isinstance(error, ConnectionRefusedError):
+        return "сервер не принимает подключения (соединение отклонено)"
+    if isinstance(error, socket.gaierror):
+        return "неизвестный адрес сервера"
+    if isinstance(error, socket.timeout):
+        return "сервер не ответил вовремя"
+    return error.strerror or str(error)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    sys.stdout = _tolerant(sys.stdout)
+    sys.stdin = _tolerant(sys.stdin)
+    try:
+        sock = socket.create_connection((args.host, args.port), timeout=CONNECT_TIMEOUT)
+    except OSError as error:
+        print(
+            "Не удалось подключиться к {}:{}: {}.".format(
+                args.host, args.port, connect_error(error)
+            )
+        )
+        return EXIT_SERVER_GONE
+    sock.settimeout(None)
+    client = ChatClient(sock)
+    try:
+        return client.run()
+    except KeyboardInterrupt:  # Ctrl+C: a normal way to leave
+        client.close()
+        return EXIT_OK
+    except ServerGone:
+        client.close()
+        return EXIT_SERVER_GONE
+
+
+if __name__ == "__main__":
+    sys.exit(main())
