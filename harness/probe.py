@@ -243,6 +243,17 @@ class Probe:
             )
         return item.message
 
+    def peek(self, type: str | None = None, **fields: Any) -> dict[str, Any] | None:
+        """A matching message already received and not yet consumed (not removed), or None."""
+        wanted = dict(fields)
+        if type is not None:
+            wanted = {"type": type, **wanted}
+        with self._cond:
+            for item in self._state.inbox:
+                if item.message is not None and matches(item.message, wanted):
+                    return item.message
+        return None
+
     def _wait(self, pick: Callable[[Received], bool], timeout: float, expected: str) -> Received:
         deadline = time.monotonic() + timeout
         with self._cond:

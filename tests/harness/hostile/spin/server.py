@@ -1,0 +1,3 @@
+# Hostile: spins forever before printing anything.
+while True:
+    pass

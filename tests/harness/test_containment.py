@@ -1,0 +1,73 @@
+"""Hostile submissions end in a verdict within the time bound, with nothing left running."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+from harness_helpers import HOSTILE, grade_dir, leftover_sandbox_processes, statuses
+
+from harness.runner import PASSED
+
+pytestmark = pytest.mark.slow
+BOUND = 20.0  # seconds for a whole grading of a hostile submission
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="per-uid limits need root")
+
+
+def grade_hostile(name: str) -> tuple[dict[str, str], float, object]:
+    start = time.monotonic()
+    report = grade_dir(HOSTILE / name)
+    elapsed = time.monotonic() - start
+    return statuses(report), elapsed, report
+
+
+def assert_contained(result: dict[str, str], elapsed: float) -> None:
+    assert elapsed < BOUND, f"grading took {elapsed:.1f}s"
+    assert result["server_register"] != PASSED, result
+    assert leftover_sandbox_processes() == []
+
+
+def test_server_spinning_before_ready_line_fails_startup_and_skips_the_rest() -> None:
+    result, elapsed, report = grade_hostile("spin")
+    assert_contained(result, elapsed)
+    assert result["server_starts"] == "failed"
+    assert {s for i, s in result.items() if i != "server_starts"} == {"skipped"}
+    starts = report.results[0]  # type: ignore[attr-defined]
+    assert "строку готовности" in starts.expected
+
+
+@ROOT_ONLY
+def test_fork_bomb_is_limited_and_killed() -> None:
+    result, elapsed, _ = grade_hostile("forkbomb")
+    assert_contained(result, elapsed)
+    assert result["server_starts"] == "failed"
+
+
+def test_memory_hog_dies_at_the_address_space_limit() -> None:
+    result, elapsed, _ = grade_hostile("memhog")
+    assert_contained(result, elapsed)
+
+
+def test_hundred_megabytes_of_output_are_cut_and_the_server_killed() -> None:
+    result, elapsed, report = grade_hostile("flood")
+    assert_contained(result, elapsed)
+    logs = "\n".join(t for r in report.results for t in r.transcripts.values())  # type: ignore[attr-defined]
+    assert "байт вывода — процесс остановлен" in logs or "пропущено" in logs
+
+
+def test_server_that_never_answers_fails_registration_in_time() -> None:
+    result, elapsed, report = grade_hostile("mute")
+    assert_contained(result, elapsed)
+    assert result["server_starts"] == "passed"
+    assert result["server_register"] == "failed"
+    register = next(r for r in report.results if r.id == "server_register")  # type: ignore[attr-defined]
+    assert register.step and register.expected and register.hint
+
+
+@ROOT_ONLY
+def test_child_escaping_its_process_group_is_killed_too() -> None:
+    result, elapsed, _ = grade_hostile("escape")
+    assert elapsed < BOUND
+    assert result["server_starts"] == "passed"
+    assert leftover_sandbox_processes() == []
