@@ -545,6 +545,7 @@ class ClientHandler(object):
         self.leave_reason = "quit"
         self.linger = False  # True after a fatal error: deliver it, then close gently
         self.stopping = False
+        self.admitted = False  # set by the server before the thread starts (--max-clients)
         now = time.monotonic()
         self.connected_at = now
         self.last_heard = now
@@ -565,7 +566,7 @@ class ClientHandler(object):
             self.finish()
 
     def setup(self):
-        if not self.server.admit(self):
+        if not self.admitted:
             self.fail("server_full", "Сервер заполнен, попробуйте позже")
             return False
         return True
@@ -866,7 +867,9 @@ class ChatServer(object):
             return
         sock.setblocking(False)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.handler_class(sock, address, self).thread.start()
+        handler = self.handler_class(sock, address, self)
+        handler.admitted = self.admit(handler)  # here, so that accept order decides
+        handler.thread.start()
 
     def request_shutdown(self):
         """Ask serve_forever() to return. Safe from signal handlers and any thread."""
