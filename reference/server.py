@@ -775,7 +775,7 @@ class ChatServer(object):
     request_queue_size = 1024  # listen() backlog: room for many clients connecting at once
     allow_reuse_address = os.name == "posix"  # restart at once; on Windows it means "steal"
     linger_seconds = 1.0  # after a fatal error: how long to wait for the peer to read it
-    shutdown_flush_seconds = 1.0  # on shutdown: how long the goodbye may take to deliver
+    shutdown_flush_seconds = 0.5  # on shutdown: how long the goodbye may take to deliver
     accept_error_pause = 0.1  # after accept() fails (e.g. out of descriptors)
     reader_stack_bytes = 0  # thread stack size for readers, 0 = the platform default
 

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -99,9 +99,9 @@ class ServerProcess:
     def wait_log(self, pattern: str, timeout: float = WAIT) -> str:
         return self.wait_for_line(self.stderr, re.compile(pattern), timeout, repr(pattern))
 
-    def client(self, name: str | None = None) -> ChatClient:
+    def client(self, name: str | None = None, rcvbuf: int | None = None) -> ChatClient:
         """A connected client; registered (welcome consumed) if `name` is given."""
-        client = ChatClient(self.port)
+        client = ChatClient(self.port, rcvbuf=rcvbuf)
         self.clients.append(client)
         if name is not None:
             client.register(name)
@@ -156,8 +156,12 @@ class ServerProcess:
 class ChatClient:
     """A raw protocol client: sends JSON lines, reads and checks server messages."""
 
-    def __init__(self, port: int, host: str = "127.0.0.1"):
-        self.sock = socket.create_connection((host, port), timeout=WAIT)
+    def __init__(self, port: int, host: str = "127.0.0.1", rcvbuf: int | None = None):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:  # before connect(), so that the window stays small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(WAIT)
+        self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # one write, one segment
         self.name: str | None = None
         self.buffer = b""
@@ -184,7 +188,7 @@ class ChatClient:
         """The next message from the server; AssertionError on timeout or end of input."""
         line = self._next_line(timeout)
         if line is None:
-            raise AssertionError(f"{self.name}: server closed the connection; buffer {self.buffer!r}")
+            raise AssertionError(f"{self.name}: server closed the connection ({self.buffer!r})")
         message = json.loads(line.decode("utf-8"))
         assert isinstance(message, dict), line
         return message
@@ -225,13 +229,15 @@ class ChatClient:
         return message
 
     def wait_for(
-        self, message_type: str, timeout: float = WAIT, **fields: Any
+        self, message_type: str, timeout: float = WAIT, answer_pings: bool = False, **fields: Any
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """Skip messages until one matches; return it and the skipped ones."""
         deadline = time.monotonic() + timeout
         skipped = []
         while True:
             message = self.next_message(max(0.0, deadline - time.monotonic()))
+            if answer_pings and message.get("type") == "ping":
+                self.send({"type": "pong"})
             if message.get("type") == message_type and all(
                 message.get(k) == v for k, v in fields.items()
             ):
@@ -260,11 +266,40 @@ class ChatClient:
         self.sock.close()
 
 
+def wait_until(predicate: Callable[[], bool], what: str, timeout: float = WAIT) -> None:
+    """Poll state that sends no message (e.g. /proc) until `predicate()` holds."""
+    deadline = time.monotonic() + timeout
+    pause = threading.Event()
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout} s: {what}")
+        pause.wait(0.05)
+
+
 def marker_round_trip(sender: ChatClient, receiver: ChatClient) -> None:
     """Prove `receiver` got nothing more from `sender`'s earlier actions (PROTOCOL.md §7)."""
     marker = "marker-" + uuid.uuid4().hex
     sender.send({"type": "private", "target_username": receiver.name, "message": marker})
     receiver.expect("private", from_username=sender.name, message=marker)
+
+
+def request(requester: ChatClient, target: ChatClient) -> None:
+    requester.send({"type": "session_request", "target_username": target.name})
+    asked = target.expect("session_request", from_username=requester.name)
+    assert requester.name in asked["message"]
+
+
+def answer(responder: ChatClient, requester: ChatClient, accepted: bool) -> None:
+    responder.send(
+        {"type": "session_response", "target_username": requester.name, "accepted": accepted}
+    )
+
+
+def open_session(requester: ChatClient, target: ChatClient) -> None:
+    request(requester, target)
+    answer(target, requester, True)
+    for both in (requester, target):
+        both.expect("session_accepted", from_username=requester.name, to_username=target.name)
 
 
 def close_all(clients: Iterable[ChatClient]) -> None:

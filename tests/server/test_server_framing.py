@@ -52,7 +52,8 @@ def test_crlf_line_ending_is_tolerated(server: ServerProcess) -> None:
 
 def test_unicode_escapes_are_accepted(server: ServerProcess) -> None:
     alice, bob = server.users("Alice", "Bob")
-    alice.send_raw(b'{"type": "message", "message": "\\u041f\\u0440\\u0438\\u0432\\u0435\\u0442"}\n')
+    escaped = b"\\u041f\\u0440\\u0438\\u0432\\u0435\\u0442"
+    alice.send_raw(b'{"type": "message", "message": "' + escaped + b'"}\n')
     bob.expect("message", from_username="Alice", message="Привет")
 
 
@@ -103,7 +104,7 @@ def test_line_over_the_length_limit_is_fatal_line_too_long(start_server) -> None
 
 
 def test_default_line_limit_is_64_kib(server: ServerProcess) -> None:
-    alice, bob = server.users("Alice", "Bob")
+    (alice,) = server.users("Alice")
     alice.send_raw(b" " * (64 * 1024 + 10))
     alice.expect_error("line_too_long", fatal=True)
     alice.expect_closed()

@@ -2,26 +2,7 @@
 
 from __future__ import annotations
 
-from server_wire import ChatClient, ServerProcess, marker_round_trip
-
-
-def request(requester: ChatClient, target: ChatClient) -> None:
-    requester.send({"type": "session_request", "target_username": target.name})
-    asked = target.expect("session_request", from_username=requester.name)
-    assert requester.name in asked["message"]
-
-
-def answer(responder: ChatClient, requester: ChatClient, accepted: bool) -> None:
-    responder.send(
-        {"type": "session_response", "target_username": requester.name, "accepted": accepted}
-    )
-
-
-def open_session(requester: ChatClient, target: ChatClient) -> None:
-    request(requester, target)
-    answer(target, requester, True)
-    for both in (requester, target):
-        both.expect("session_accepted", from_username=requester.name, to_username=target.name)
+from server_wire import ServerProcess, answer, marker_round_trip, open_session, request
 
 
 def test_session_request_reaches_only_the_target(server: ServerProcess) -> None:
