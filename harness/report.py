@@ -108,6 +108,14 @@ WORDS = {
 }
 
 
+def make_console() -> Console:
+    """A console for stdout; wide when it is not a terminal (logs, CI, pipes)."""
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=160)
+    return console
+
+
 def fmt_points(value: float) -> str:
     return f"{value:g}"
 
@@ -134,7 +142,7 @@ def failure_lines(result: ScenarioResult, lang: str = "ru") -> list[tuple[str, s
 # -- terminal ------------------------------------------------------------------------------
 def print_scorecard(report: GradeReport, lang: str = "ru", console: Console | None = None) -> None:
     """A rich table: one row per scenario, then the details of every non-passed one."""
-    console = console or Console()
+    console = console or make_console()
     w = WORDS[lang]
     table = Table(title=f"{w['title']}: {report.submission}", show_lines=False)
     table.add_column("", width=1)
@@ -178,8 +186,8 @@ def print_scorecard(report: GradeReport, lang: str = "ru", console: Console | No
                 console.print(Text(f"      {line}"))
             if len(rest) > 25:
                 console.print(Text(f"      … (+{len(rest) - 25})", style="dim"))
-    for key, value in report.environment.items():
-        console.print(Text(f"{key}: {value}", style="dim"))
+    for value in report.environment.values():
+        console.print(Text(value, style="dim"))
 
 
 def print_list(
@@ -189,7 +197,7 @@ def print_list(
     import harness.scenarios  # noqa: F401 - registers every scenario module
     from harness.scenario import SCENARIOS
 
-    console = console or Console()
+    console = console or make_console()
     w = WORDS[lang]
     table = Table()
     for col in ("id", "part", "points", "target", "depends", "scenario"):
