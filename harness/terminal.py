@@ -50,7 +50,10 @@ if TYPE_CHECKING:
 
 ROWS = 40
 COLUMNS = 200
-OUTPUT_CAP = 1024 * 1024  # bytes a program may write before it is killed
+# Bytes a program may write before it is killed.  pyte renders about 0.3-0.5 MB/s, and a
+# chat client in one scenario prints a few KB, so more than this is a runaway program.
+OUTPUT_CAP = 256 * 1024
+SCROLLBACK = 5000  # lines kept after they scroll off the top
 READ_CHUNK = 65536
 POLL = 0.05  # longest single select(); predicates are re-checked at least this often
 
@@ -86,9 +89,11 @@ def render_line(line: Mapping[int, Any], columns: int) -> str:
     Like ``pyte.Screen.display`` but without its assertion on combining
     characters, which a program's odd output must not turn into a crash.
     """
+    if not line:
+        return ""
     out = []
     skip = False
-    for x in range(columns):
+    for x in range(min(columns, max(line) + 1)):  # pyte lines are sparse dicts
         if skip:
             skip = False
             continue
@@ -103,15 +108,30 @@ class _Screen(pyte.Screen):
     """pyte screen that keeps lines scrolled off the top and answers queries."""
 
     def __init__(self, columns: int, lines: int, reply: Callable[[str], None], keep: int) -> None:
-        self.scrolled: deque[str] = deque(maxlen=keep)
+        # Lines that scrolled off the top.  They are rendered only when asked for (a flood
+        # of output stays cheap): pyte drops the line object from its buffer and never
+        # touches it again, so keeping the object is safe.
+        self._keep = keep
+        self._unrendered: list[Mapping[int, Any]] = []
+        self._scrolled: deque[str] = deque(maxlen=keep)
         self._reply = reply
         super().__init__(columns, lines)
 
     def index(self) -> None:
         top, bottom = self.margins or Margins(0, self.lines - 1)
         if self.cursor.y == bottom and top == 0:
-            self.scrolled.append(render_line(self.buffer[top], self.columns))
+            self._unrendered.append(self.buffer[top])
+            if len(self._unrendered) > 2 * self._keep:
+                del self._unrendered[: self._keep]
         super().index()
+
+    @property
+    def scrolled(self) -> list[str]:
+        """The lines that scrolled off the top (oldest first, at most ``keep``)."""
+        for line in self._unrendered:
+            self._scrolled.append(render_line(line, self.columns))
+        self._unrendered.clear()
+        return list(self._scrolled)
 
     def write_process_input(self, data: str) -> None:
         self._reply(data)
@@ -141,7 +161,7 @@ class Terminal:
         self.output_cap = output_cap
         self.transcript = transcript or Transcript(name)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self.screen = _Screen(columns, rows, self._answer_query, keep=10_000)
+        self.screen = _Screen(columns, rows, self._answer_query, keep=SCROLLBACK)
         self.stream = pyte.ByteStream(self.screen)
         self.output_bytes = 0
         self.overflowed = False
@@ -414,7 +434,7 @@ class Terminal:
 
         Blank lines at the bottom are left out; the cursor line is marked with ``▸``.
         """
-        scrolled = list(self.screen.scrolled)
+        scrolled = self.screen.scrolled
         visible = self.lines()
         cursor_y = self.screen.cursor.y
         end = max(cursor_y + 1, *(i + 1 for i, line in enumerate(visible) if line), 0)
@@ -441,7 +461,7 @@ def open_terminal(
     """
     full_env = ctx.program_env(which)
     full_env.update(env or {})
-    options.setdefault("output_cap", ctx.sandbox.limits.output_bytes)
+    options.setdefault("output_cap", min(OUTPUT_CAP, ctx.sandbox.limits.output_bytes))
     term = Terminal.spawn(
         argv,
         cwd=str(ctx.program_dir(which)),
