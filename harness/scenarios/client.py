@@ -15,6 +15,7 @@ for the input line being kept intact (that is ``client_typing``).
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Callable, Sequence
@@ -40,6 +41,9 @@ GENERAL = DISPLAY["prompt_general"]["graded"]  # ["общий"]
 SESSION = DISPLAY["prompt_session"]["graded"]  # ["сесси", "{partner}"]
 NEVER = DISPLAY["never_on_screen"]  # ["Traceback"]
 
+REGISTER_HINT = (
+    'После ввода имени отправьте {"username": имя} — одна строка JSON в UTF-8 с \\n на конце.'
+)
 TRACEBACK_HINT = (
     "На экране Traceback: клиент упал с исключением. Перехватывайте ошибки сокета "
     "(OSError, ConnectionError) и JSON (ValueError) и сообщайте о них по-человечески."
@@ -60,7 +64,51 @@ def start_client(
     argv = ctx.program_argv(which, "client.py")
     argv += ["--host", server.host, "--port", str(server.port)]
     term: Terminal = ctx.spawn_terminal(argv, which=which, name=f"клиент {name}", env=env)
+    _TERMINALS.setdefault(id(ctx), []).append(term)
     return term
+
+
+_TERMINALS: dict[int, list[Terminal]] = {}  # id(ctx) -> the clients a scenario started
+
+
+def terminal_scenario(
+    scenario_id: str, **options: Any
+) -> Callable[[Callable[[Context], None]], Callable[[Context], None]]:
+    """``@scenario`` that adds the clients' screens to a failure that has none.
+
+    A probe that did not get what the client should have sent fails without a screen;
+    what the student's client showed at that moment is the most useful feedback, and the
+    step's hint (about the client) replaces the probe's generic one (about a server).
+    """
+
+    def register(func: Callable[[Context], None]) -> Callable[[Context], None]:
+        @functools.wraps(func)
+        def run(ctx: Context) -> None:
+            try:
+                func(ctx)
+            except Fail as fail:
+                if fail.screen is None:  # a probe's verdict on what the client sent
+                    fail.screen = screens(_TERMINALS.get(id(ctx), []))
+                    if ctx.current_hint:  # the step knows better than the probe's generic hint
+                        fail.hint = ""
+                raise
+            finally:
+                _TERMINALS.pop(id(ctx), None)
+
+        return scenario(scenario_id, **options)(run)
+
+    return register
+
+
+def screens(terms: Sequence[Terminal]) -> str | None:
+    """The screens of ``terms`` (each titled with its name when there are several)."""
+    shown = []
+    for term in terms:
+        term.pump(0.0)
+        shown.append((term.name, term.screen_text()))
+    if len(shown) == 1:
+        return shown[0][1]
+    return "\n\n".join(f"— {name} —\n{text}" for name, text in shown) or None
 
 
 def wait_screen(
@@ -112,7 +160,10 @@ def register(ctx: Context, term: Terminal, name: str, watcher: Probe) -> None:
     Ready means: the server announced the join and the client shows some prompt (a client
     that draws its prompt only later gets ``SETTLE`` seconds; its prompt is graded elsewhere).
     """
-    ctx.step(f"клиент спрашивает имя («{CLIENT['name_prompt']}») и входит в чат как {name}")
+    ctx.step(
+        f"клиент спрашивает имя («{CLIENT['name_prompt']}») и входит в чат как {name}",
+        REGISTER_HINT,
+    )
     wait_screen(
         term,
         asks_name,
@@ -191,6 +242,9 @@ class Shown:
         self.parts = [fill(g, message) for g in graded if g != "{time}"]
         keys = [k for k in ("{message}", "{users}", "{from_username}") if k in graded]
         self.anchor = fill(keys[0], message) if keys else self.parts[0]
+        users = message.get("users")
+        self.words = [str(w) for w in (users if isinstance(users, list) else [])]
+        self.words += [str(message[k]) for k in ("from_username", "message") if k in message]
         self.absent = list(spec.get("graded_absent", []))
 
     def problems(self, line: str) -> list[str]:
@@ -205,17 +259,28 @@ class Shown:
     def found(self, term: Terminal) -> bool:
         return any(not self.problems(line) for line in term.all_lines())
 
+    def score(self, line: str) -> int:
+        folded = line.casefold()
+        return sum(word.casefold() in folded for word in self.words)
+
     def closest(self, term: Terminal) -> tuple[str, list[str]] | None:
-        """The line showing the most of the message, with what it lacks."""
-        anchor = self.anchor
+        """The line showing the most of the message, with what it lacks.
+
+        Lines with the message's main text (``anchor``) first; failing that, the line with
+        the most of its words (names, text), so a reordered users list is still shown.
+        """
+        lines = term.all_lines()
         best: tuple[str, list[str]] | None = None
-        for line in term.all_lines():
-            if anchor.casefold() not in line.casefold():
+        for line in lines:
+            if self.anchor.casefold() not in line.casefold():
                 continue
             problems = self.problems(line)
-            if best is None or len(problems) < len(best[1]):
+            if best is None or len(problems) <= len(best[1]):
                 best = (line, problems)
-        return best
+        if best is not None:
+            return best
+        score, line = max(((self.score(line), line) for line in lines), default=(0, ""))
+        return (line, self.problems(line)) if score else None
 
 
 def expect_shown(
@@ -286,7 +351,7 @@ def anna_and_vera(ctx: Context) -> tuple[ServerProcess, Probe, Terminal]:
 # -- the scenarios ------------------------------------------------------------------------------
 
 
-@scenario("client_register")
+@terminal_scenario("client_register")
 def client_register(ctx: Context) -> None:
     """Клиент спрашивает имя «Введите имя: » и переспрашивает, если имя занято."""
     server = ctx.server("reference")
@@ -311,13 +376,13 @@ def client_register(ctx: Context) -> None:
         'имя ещё раз: соединение остаётся открытым, отправьте новый {"username": ...}.',
     )
 
-    ctx.step("со свободным именем «Вера» клиент входит в чат")
+    ctx.step("со свободным именем «Вера» клиент входит в чат", REGISTER_HINT)
     term.send_line("Вера")
     lena.expect("system", event="join", username="Вера", timeout=WAIT)
     check_clean(ctx, term)
 
 
-@scenario("client_display")
+@terminal_scenario("client_display")
 def client_display(ctx: Context) -> None:
     """Клиент показывает каждое сообщение: время сервера, отправителя и текст;
     личные помечает «лично»."""
@@ -389,7 +454,7 @@ def users_list(probe: Probe) -> dict[str, Any]:
     return probe.expect("users_list", timeout=WAIT)
 
 
-@scenario("client_prompt_mode")
+@terminal_scenario("client_prompt_mode")
 def client_prompt_mode(ctx: Context) -> None:
     """Приглашение ввода показывает режим: «общий» или «сессия с ИМЯ»."""
     _server, anna, term = anna_and_vera(ctx)
@@ -402,7 +467,10 @@ def client_prompt_mode(ctx: Context) -> None:
         "Показывайте режим в приглашении: input('[общий]> ').",
     )
 
-    ctx.step("/session Анна, Анна соглашается: строка ввода показывает сессию с Анной")
+    ctx.step(
+        "/session Анна, Анна соглашается: строка ввода показывает сессию с Анной",
+        '/session ИМЯ отправляет {"type": "session_request", "target_username": ИМЯ}.',
+    )
     term.send_line("/session Анна")
     anna.expect("session_request", from_username="Вера", timeout=WAIT)
     anna.send({"type": "session_response", "target_username": "Вера", "accepted": True})
@@ -430,7 +498,7 @@ def client_prompt_mode(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@scenario("client_commands")
+@terminal_scenario("client_commands")
 def client_commands(ctx: Context) -> None:
     """Команды /help, /users, /private ИМЯ ТЕКСТ работают;
     неизвестная команда — подсказка, а не сообщение в чат."""
@@ -471,7 +539,11 @@ def client_commands(ctx: Context) -> None:
         'Отправьте {"type": "users"} и покажите имена из ответа через запятую, по порядку.',
     )
 
-    ctx.step("/private Борис ТЕКСТ доходит до Бориса как личное сообщение")
+    ctx.step(
+        "/private Борис ТЕКСТ доходит до Бориса как личное сообщение",
+        '/private ИМЯ ТЕКСТ отправляет {"type": "private", "target_username": ИМЯ, '
+        '"message": ТЕКСТ}.',
+    )
     term.send_line("/private Борис только тебе 4412")
     boris.expect("private", from_username="Вера", message="только тебе 4412", timeout=WAIT)
 
@@ -498,7 +570,7 @@ def after_input(term: Terminal, typed: str) -> list[str]:
     return []
 
 
-@scenario("client_session")
+@terminal_scenario("client_session")
 def client_session(ctx: Context) -> None:
     """Клиент спрашивает y/n на запрос сессии; в сессии строки уходят собеседнику лично;
     /exit завершает сессию."""
@@ -512,11 +584,19 @@ def client_session(ctx: Context) -> None:
     ask = {"from_username": "Анна", "message": "Анна предлагает приватную сессию"}
     expect_shown(ctx, term, "session_request", ask, "Покажите запрос и спросите «Принять? (y/n)».")
 
-    ctx.step("ответ n: Анна получает отказ")
+    ctx.step(
+        "ответ n: Анна получает отказ",
+        'Ответ n отправляет {"type": "session_response", "target_username": "Анна", '
+        '"accepted": false}.',
+    )
     term.send_line("n")
     anna.expect("session_rejected", from_username="Анна", to_username="Вера", timeout=WAIT)
 
-    ctx.step("Анна просит снова, ответ y: сессия начата")
+    ctx.step(
+        "Анна просит снова, ответ y: сессия начата",
+        'Ответ y отправляет {"type": "session_response", "target_username": "Анна", '
+        '"accepted": true}.',
+    )
     anna.send(request)
     wait_screen(
         term,
@@ -528,7 +608,11 @@ def client_session(ctx: Context) -> None:
     anna.expect("session_accepted", from_username="Анна", to_username="Вера", timeout=WAIT)
     caught_up(term, anna, "сессия пошла 3300")
 
-    ctx.step("в сессии обычная строка уходит Анне как личное сообщение")
+    ctx.step(
+        "в сессии обычная строка уходит Анне как личное сообщение",
+        'После session_accepted обычная строка уходит как {"type": "private", '
+        '"target_username": собеседник, "message": строка}.',
+    )
     term.send_line("только для Анны 2718")
     anna.expect("private", from_username="Вера", message="только для Анны 2718", timeout=WAIT)
     ctx.step("эта строка не доходит до Бориса (проверка маркером)")
@@ -543,7 +627,11 @@ def client_session(ctx: Context) -> None:
         '"target_username": собеседник}, а не в общий чат.',
     )
 
-    ctx.step("/exit завершает сессию; после неё строки снова уходят всем")
+    ctx.step(
+        "/exit завершает сессию; после неё строки снова уходят всем",
+        '/exit отправляет {"type": "session_end"}; после session_ended строки снова '
+        'уходят как {"type": "message"}.',
+    )
     term.send_line("/exit")
     anna.expect("session_ended", reason="exit", timeout=WAIT)
     caught_up(term, anna, "после сессии 5555")
@@ -552,7 +640,7 @@ def client_session(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@scenario("client_typing")
+@terminal_scenario("client_typing")
 def client_typing(ctx: Context) -> None:
     """Входящее сообщение печатается над строкой ввода;
     набранный текст остаётся на месте и отправляется целиком."""
@@ -590,7 +678,10 @@ def client_typing(ctx: Context) -> None:
         "(readline.get_line_buffer()).",
     )
 
-    ctx.step("дописываем «ки» и Enter: уходит вся строка «половина строки»")
+    ctx.step(
+        "дописываем «ки» и Enter: уходит вся строка «половина строки»",
+        "Enter отправляет всю набранную строку, вместе с тем, что набрано до прихода сообщения.",
+    )
     term.send_line("ки")
     sent = anna.expect("message", from_username="Вера", timeout=WAIT)
     if sent.get("message") != "половина строки":
@@ -603,7 +694,7 @@ def client_typing(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@scenario("client_quit")
+@terminal_scenario("client_quit")
 def client_quit(ctx: Context) -> None:
     """/quit завершает клиент с кодом 0; если сервер пропал,
     клиент сообщает об этом и завершается с ненулевым кодом."""

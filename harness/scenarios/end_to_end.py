@@ -8,7 +8,7 @@ those bugs does not lose these points too.
 
 from __future__ import annotations
 
-from harness.scenario import Context, scenario
+from harness.scenario import Context
 from harness.scenarios.client import (
     NAME_PROMPT,
     SETTLE,
@@ -17,6 +17,7 @@ from harness.scenarios.client import (
     at_prompt,
     check_clean,
     start_client,
+    terminal_scenario,
     wait_screen,
 )
 from harness.terminal import Terminal
@@ -43,7 +44,7 @@ def join(ctx: Context, server: object, name: str) -> Terminal:
     return term
 
 
-@scenario("end_to_end")
+@terminal_scenario("end_to_end")
 def end_to_end(ctx: Context) -> None:
     """Сервер и клиент студента работают вместе: два клиента обмениваются
     общим и личным сообщениями."""
