@@ -237,6 +237,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             else:
                 cached = " (без изменений)" if data.get("_cached") else ""
                 last = f"{names[sub]}: {data['score']:g}/{data['max_score']:g}{cached}"
+            progress.console.print(last)  # a log line per submission, above the bar
             progress.update(task, advance=1, last=last)
     ordered = [(names[s], rows[s]) for s in subs]
     write_gradebook(args.out / "grades.csv", ordered)

@@ -7,7 +7,9 @@ import json
 import re
 import xml.etree.ElementTree as ET
 
+import jsonschema
 import pytest
+from harness_helpers import KIT
 from rich.console import Console
 
 from harness import report
@@ -73,6 +75,14 @@ def test_gradescope_results_follow_the_documented_shape(sample: GradeReport) -> 
     assert data["tests"][-1]["visibility"] == "after_published"
     assert data["tests"][1]["status"] == "failed" and "подсказка" in data["tests"][1]["output"]
     assert sum(t["score"] for t in data["tests"]) == data["score"]
+
+
+def test_gradescope_results_match_the_kit_schema_of_the_specification(sample: GradeReport) -> None:
+    schema_file = KIT / "harness" / "gradescope" / "results.schema.json"
+    if not schema_file.is_file():
+        pytest.skip("no results.schema.json in harness/gradescope")
+    schema = json.loads(schema_file.read_text(encoding="utf-8"))
+    jsonschema.validate(report.to_gradescope(sample), schema)
 
 
 def test_junit_is_well_formed_and_counts_each_status(sample: GradeReport) -> None:
