@@ -38,8 +38,10 @@ SIGUSR1 to the main thread (``signal.pthread_kill``).  The handler runs in the
 main thread inside ``input()``; readline restores the terminal and ``input()``
 raises.  ``PromptChanged`` makes ``read_line()`` ask again with the new prompt,
 the typed text carried over; ``ServerGone`` ends the program with status 1.
-Where ``pthread_kill`` does not exist (Windows) there is no redraw anyway and a
-lost server ends the process with ``os._exit(1)`` after the message is flushed.
+If the main thread has not ended GONE_GRACE seconds after a lost server (or
+cannot be interrupted at all: no ``pthread_kill`` on Windows), the receiver puts
+the terminal settings saved at start back and ends the process with
+``os._exit(1)``.
 
 Behaviour decided here (also told by ``/help``):
 
@@ -84,6 +86,10 @@ try:
     import readline
 except ImportError:  # Windows and minimal builds: the client works, without redraw
     readline = None
+try:
+    import termios
+except ImportError:  # Windows
+    termios = None
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8083
@@ -105,6 +111,7 @@ ANSWERS_NO = ("n", "no", "н", "нет")
 
 CONNECT_TIMEOUT = 10.0  # seconds to wait for the TCP connection
 DRAIN_TIMEOUT = 3.0  # seconds to wait for the marker answer before closing
+GONE_GRACE = 2.0  # seconds the main thread has to end after the server went away
 RECV_BYTES = 65536  # bytes asked from recv() at a time
 EXIT_OK = 0
 EXIT_SERVER_GONE = 1
@@ -229,6 +236,16 @@ def _readline_point():
         return None
 
 
+def _tty_settings(stream):
+    """The terminal's settings (termios), to put back if the process must end hard."""
+    if termios is None:
+        return None
+    try:
+        return termios.tcgetattr(stream.fileno())
+    except (termios.error, OSError, ValueError):  # not a terminal after all
+        return None
+
+
 def _tolerant(stream):
     """stream, or a copy of it that prints '?' for what its encoding cannot show.
 
@@ -269,9 +286,10 @@ class Terminal(object):
         self.lock = threading.Lock()
         self.shown = None  # the prompt text on screen while input() waits
         self.carry = ""  # typed text to put back after PromptChanged
-        self.in_input = False
+        self.reading = False  # readline waits for keys, the prompt drawn
         self.lost = False
         self._hook_holds_lock = False
+        self._saved_tty = _tty_settings(self.stdin) if self.interactive else None
         self._point = _readline_point() if self.redraw else None
         self._main = threading.current_thread().ident
         self._prompt_drawing = None
@@ -332,21 +350,23 @@ class Terminal(object):
         if not self._hooks:
             with self.lock:
                 self.shown = text
-        self.in_input = True
+            self.reading = True
         try:
             return input(self._prompt_for_input(text, code))
         finally:
-            self.in_input = False
+            self.reading = False
             if self._hook_holds_lock:  # interrupted between the two hooks
                 self._hook_holds_lock = False
                 self.lock.release()
             with self.lock:
                 self.shown = None
 
+    # readline ignores exceptions raised in a hook, so _on_wake() raises nothing
+    # while a hook runs (self.reading is false until the last line of the second).
+
     def _before_prompt(self):
         """readline startup hook (main thread): take the screen, restore typed text."""
-        self.lock.acquire()
-        self._hook_holds_lock = True
+        self._hook_holds_lock = self.lock.acquire()
         if self.carry:
             readline.insert_text(self.carry)
             self.carry = ""
@@ -357,12 +377,13 @@ class Terminal(object):
         if self._hook_holds_lock:
             self._hook_holds_lock = False
             self.lock.release()
+        self.reading = True
 
     def _on_wake(self, signum, frame):
         """SIGUSR1 handler, runs in the main thread (see the module docstring)."""
         if self.lost:
             raise ServerGone()
-        if self.in_input and self.redraw:
+        if self.reading and self.redraw:
             self.carry = readline.get_line_buffer()
             raise PromptChanged()
 
@@ -439,15 +460,23 @@ class Terminal(object):
         return out
 
     def wake_main(self, lost=False):
-        """Interrupt the main thread's input (called by the receiver thread)."""
+        """Interrupt the main thread's input (receiver thread); False if impossible."""
         if lost:
             self.lost = True
-        if self._wake_signal is not None:
-            with contextlib.suppress(OSError, ValueError):  # main thread already gone
-                signal.pthread_kill(self._main, self._wake_signal)
-        elif lost:
+        if self._wake_signal is None:
+            return False
+        with contextlib.suppress(OSError, ValueError):  # main thread already gone
+            signal.pthread_kill(self._main, self._wake_signal)
+        return True
+
+    def hard_exit(self, status):
+        """End the process from any thread: terminal settings back, then os._exit."""
+        if self._saved_tty is not None:
+            with contextlib.suppress(termios.error):  # the terminal is gone too
+                termios.tcsetattr(self.stdin.fileno(), termios.TCSADRAIN, self._saved_tty)
+        with contextlib.suppress(OSError, ValueError):
             self.out.flush()
-            os._exit(EXIT_SERVER_GONE)
+        os._exit(status)
 
 
 # ---------------------------------------------------------------------- client
@@ -466,6 +495,7 @@ class ChatClient(object):
         self.pending = deque()  # (requester, question line), oldest first
         self.registration = queue.Queue()  # True: welcome, False: ask again
         self.closing = False  # we are closing: a closed socket is expected
+        self.closed = threading.Event()  # set by close(): the main thread is ending
         self.gone = False  # the loss of the server was reported
         self.users_asked = 0  # users requests sent
         self.users_seen = 0  # users_list answers received
@@ -633,6 +663,7 @@ class ChatClient(object):
     def close(self):
         """Close the connection and wait for the receiver to stop printing."""
         self.closing = True
+        self.closed.set()
         with contextlib.suppress(OSError):  # already closed by the server
             self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
@@ -665,7 +696,9 @@ class ChatClient(object):
                     self.dispatch(line)
         self.drained.set()
         if self.report_gone():
-            self.term.wake_main(lost=True)
+            woke = self.term.wake_main(lost=True)
+            if not self.closed.wait(GONE_GRACE if woke else 0):
+                self.term.hard_exit(EXIT_SERVER_GONE)  # the main thread did not notice
 
     def dispatch(self, line):
         """Call do_<type>(message) for one received line."""
