@@ -198,6 +198,23 @@ def test_without_readline_messages_still_show_and_typed_text_is_kept(
     assert_clean_exit(screen, screen.wait_exit())
 
 
+def test_server_gone_ends_the_client_where_input_cannot_be_interrupted(
+    spawn, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    # Without signal.pthread_kill (as on Windows) the receiver ends the process itself.
+    (tmp_path / "sitecustomize.py").write_text("import signal\ndel signal.pthread_kill\n")
+    screen, peer = spawn(env=client_env(PYTHONPATH=str(tmp_path)))
+    screen.wait_prompt("Введите имя: ")
+    screen.line(ME)
+    peer.welcome(ME)
+    screen.type("висит")
+    screen.wait_prompt("[общий]> ", "висит")
+    peer.close()
+    screen.wait_text(GONE)
+    assert screen.wait_exit() == 1
+    assert "Traceback" not in screen.raw
+
+
 def python36() -> str | None:
     found = shutil.which("python3.6")
     pyenv = Path.home() / ".pyenv" / "versions"
