@@ -405,6 +405,17 @@ class Terminal:
         """(row, column) of the cursor on the visible screen."""
         return self.screen.cursor.y, self.screen.cursor.x
 
+    def row(self) -> int:
+        """The cursor line's index in :meth:`all_lines` (stays valid as lines scroll off).
+
+        Take it before typing a command; :meth:`lines_below` then gives what came after.
+        """
+        return len(self.screen.scrolled) + self.screen.cursor.y
+
+    def lines_below(self, row: int) -> list[str]:
+        """The lines after ``row`` (a value of :meth:`row`), cursor line included."""
+        return self.all_lines()[row + 1 :]
+
     def lines_above_cursor(self) -> list[str]:
         """Scrolled lines and the visible lines above the cursor line."""
         return [*self.screen.scrolled, *self.lines()[: self.screen.cursor.y]]

@@ -11,9 +11,8 @@ from __future__ import annotations
 from harness.scenario import Context
 from harness.scenarios.client import (
     NAME_PROMPT,
+    NAME_WORD,
     SETTLE,
-    after_input,
-    asks_name,
     at_prompt,
     check_clean,
     start_client,
@@ -29,14 +28,15 @@ def join(ctx: Context, server: object, name: str) -> Terminal:
     ctx.step(f"клиент {name} спрашивает имя, отвечаем «{name}»")
     wait_screen(
         term,
-        asks_name,
-        f"вопрос «{NAME_PROMPT}» в строке ввода",
+        lambda t: t.find_line(NAME_WORD) is not None,
+        f"вопрос «{NAME_PROMPT}»",
         "Сразу после подключения спросите имя: input('Введите имя: ').",
     )
+    row = term.row()
     term.send_line(name)
     wait_screen(
         term,
-        lambda t: any(line.strip() for line in after_input(t, name)),
+        lambda t: any(line.strip() for line in t.lines_below(row)),
         f"после ввода имени {name}: ответ сервера на экране (приветствие)",
         'Отправьте {"username": имя} и покажите ответ сервера (welcome).',
     )
