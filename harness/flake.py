@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "flake", help="прогнать эталон много раз под нагрузкой: ни одного сбоя"
     )
     parser.add_argument("--submission", type=Path, default=REFERENCE_DIR, help="что проверять")
-    parser.add_argument("--runs", type=int, default=5, help="сколько раз прогнать")
+    parser.add_argument("--runs", type=int, default=10, help="сколько раз прогнать")
     parser.add_argument(
         "--burners", type=int, default=os.cpu_count() or 2, help="сколько процессов грузят CPU"
     )

@@ -369,6 +369,24 @@ class Probe:
             {"type": "users_list"}, forbid=lambda m: False, timeout=timeout
         )
 
+    def round_trip(
+        self,
+        forbid: Matcher,
+        *,
+        what: str = "",
+        hint: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> list[dict[str, Any]]:
+        """Prove this client got nothing ``forbid`` selects: ask ``users``, wait for the list.
+
+        The server handles one client's messages in order, so whatever its earlier messages
+        caused for this same client arrives before the ``users_list`` (PROTOCOL.md §7).
+        """
+        self.send({"type": "users"})
+        return self.expect_nothing_before_marker(
+            {"type": "users_list"}, forbid, timeout=timeout, what=what, hint=hint
+        )
+
     def close(self) -> None:
         """Close the connection (politely: FIN, then the socket)."""
         self._reading.set()

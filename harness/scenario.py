@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from harness.kit import REFERENCE_DIR, ready_line_regex
 from harness.process import Program, ServerProcess, Transcript
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from harness.probe import Probe
     from harness.proxy import FaultProxy
 
+P = TypeVar("P", bound=Program)
 DEFAULT_TIMEOUT = 8.0
 READY_TIMEOUT = 5.0
 
@@ -184,7 +185,10 @@ class Context:
 
     def start(self, which: str, argv: list[str], name: str) -> Program:
         """Start any program under containment with a transcript; closed at cleanup."""
-        program = Program(
+        return self._launch(Program, which, argv, name)
+
+    def _launch(self, cls: type[P], which: str, argv: list[str], name: str) -> P:
+        program = cls(
             argv,
             transcript=self.transcript(name),
             cwd=self.program_dir(which),
@@ -207,16 +211,7 @@ class Context:
         argv = self.program_argv(which, "server.py")
         argv += ["--host", "127.0.0.1", "--port", "0", *option_argv(options)]
         name = "сервер" if which == "student" else "эталонный сервер"
-        server = ServerProcess(
-            argv,
-            transcript=self.transcript(name),
-            cwd=self.program_dir(which),
-            env=self.program_env(which),
-            preexec_fn=self.preexec_fn(which),
-            output_cap=self.sandbox.limits.output_bytes,
-            on_start=self.sandbox.track_group,
-        )
-        self.add_cleanup(server.close)
+        server = self._launch(ServerProcess, which, argv, name)
         match = server.wait_for_line(ready_line_regex(), ready_timeout)
         if match is None:
             code = server.returncode

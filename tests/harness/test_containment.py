@@ -71,3 +71,14 @@ def test_child_escaping_its_process_group_is_killed_too() -> None:
     assert elapsed < BOUND
     assert result["server_starts"] == "passed"
     assert leftover_sandbox_processes() == []
+
+
+def test_without_root_limits_and_process_groups_still_contain(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a normal user there is no per-scenario uid; rlimits and group kills remain."""
+    monkeypatch.setattr("harness.sandbox.running_as_root", lambda: False)
+    for name in ("spin", "memhog", "flood"):
+        result, elapsed, _ = grade_hostile(name)
+        assert elapsed < BOUND, (name, elapsed)
+        assert result["server_register"] != PASSED, name
