@@ -310,6 +310,7 @@ class Outbox(object):
         self.dead = False
         self.watched = False  # True while the Flusher has this outbox in its set
         self.overflowed = False
+        self.hung_up = False  # set by hang_up(): the server is done with this client
         self.closed = False
 
     def send(self, data):
@@ -362,12 +363,16 @@ class Outbox(object):
         with self.lock:
             return self._drained.wait_for(lambda: not self._chunks or self.dead, timeout)
 
-    def hang_up(self, how=socket.SHUT_RDWR):
-        """shutdown() the socket unless it is closed already; wakes its reader thread."""
+    def hang_up(self):
+        """The server is done with this client: shutdown() both ways, waking its reader."""
         with self.lock:
-            if not self.closed:
-                with contextlib.suppress(OSError):  # not connected any more: nothing to do
-                    self.sock.shutdown(how)
+            self.hung_up = True
+            self._shutdown_locked(socket.SHUT_RDWR)
+
+    def end_output(self):
+        """Send FIN after the bytes already handed to the kernel (for a lingering close)."""
+        with self.lock:
+            self._shutdown_locked(socket.SHUT_WR)
 
     def close(self):
         """Close the socket. Only the connection's own reader thread calls this."""
@@ -384,6 +389,11 @@ class Outbox(object):
             self.sock.close()
 
     # -- helpers; the caller holds self.lock ------------------------------------------
+
+    def _shutdown_locked(self, how):
+        if not self.closed:
+            with contextlib.suppress(OSError):  # not connected any more: nothing to do
+                self.sock.shutdown(how)
 
     def _push_locked(self):
         while self._chunks:
@@ -419,10 +429,7 @@ class Outbox(object):
             self._chunks.clear()
             self._queued_bytes = 0
             self._drained.notify_all()
-            # shutdown() wakes the reader thread; OSError: already disconnected, and the
-            # reader sees that by itself.
-            with contextlib.suppress(OSError):
-                self.sock.shutdown(socket.SHUT_RDWR)
+            self._shutdown_locked(socket.SHUT_RDWR)  # wakes the reader thread
         elif self._chunks and not self.dead and not self.watched:
             self.watched = True
             self.flusher.watch(self)
@@ -572,7 +579,9 @@ class ClientHandler(object):
         return True
 
     def handle(self):
-        while not (self.stopping or self.outbox.overflowed or self.server.shutting_down):
+        # An outbox that overflowed or was hung up by the server means "stop reading":
+        # checked here too because a peer that keeps sending would keep recv() busy.
+        while not (self.stopping or self.outbox.overflowed or self.outbox.hung_up):
             try:
                 line = self.reader.readline(self.next_deadline())
             except ReadTimeout:
@@ -598,7 +607,7 @@ class ClientHandler(object):
         if self.linger:
             deadline = time.monotonic() + self.server.linger_seconds
             self.outbox.wait_drained(self.server.linger_seconds)
-            self.outbox.hang_up(socket.SHUT_WR)  # our FIN comes after the error
+            self.outbox.end_output()  # our FIN comes after the error
             self.reader.discard_until_eof(deadline)
         self.outbox.close()
 

@@ -153,6 +153,10 @@ class ServerProcess:
         return len(os.listdir(f"/proc/{self.pid}/fd"))
 
 
+class NothingArrived(AssertionError):
+    """A wait for a server message timed out."""
+
+
 class ChatClient:
     """A raw protocol client: sends JSON lines, reads and checks server messages."""
 
@@ -198,7 +202,7 @@ class ChatClient:
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                raise AssertionError(
+                raise NothingArrived(
                     f"{self.name}: nothing within {timeout} s; partial {self.buffer[:200]!r}"
                 )
             self.sock.settimeout(remaining)
@@ -213,6 +217,13 @@ class ChatClient:
         line, _, self.buffer = self.buffer.partition(b"\n")
         self.raw_lines.append(line + b"\n")
         return line
+
+    def poll_message(self, timeout: float) -> dict[str, Any] | None:
+        """The next message if one arrives within `timeout`, else None."""
+        try:
+            return self.next_message(timeout)
+        except NothingArrived:
+            return None
 
     def expect(self, message_type: str, timeout: float = WAIT, **fields: Any) -> dict[str, Any]:
         """The NEXT message must have this type and these field values."""
