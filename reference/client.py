@@ -246,17 +246,18 @@ def _tty_settings(stream):
         return None
 
 
-def _tolerant(stream):
-    """stream, or a copy of it that prints '?' for what its encoding cannot show.
+def _utf8(stream):
+    """stream, or a UTF-8 copy of it if its encoding cannot even write Cyrillic.
 
-    Python 3.6 in the C locale writes ASCII only; Cyrillic must not crash it.
+    Python 3.6 in the C locale reads and writes ASCII only; terminals are UTF-8
+    nearly everywhere, so UTF-8 (with "?" for bytes that are not) beats a crash.
     """
     try:
         "ё".encode(stream.encoding or "ascii")
         return stream
     except (LookupError, UnicodeError):
         return io.TextIOWrapper(
-            stream.buffer, encoding=stream.encoding, errors="replace", line_buffering=True
+            stream.buffer, encoding="utf-8", errors="replace", line_buffering=True
         )
 
 
@@ -802,7 +803,7 @@ class ChatClient(object):
         )
         with self.state_lock:
             registering = self.username is None
-        if registering and message.get("code") in ("username_taken", "username_invalid"):
+        if registering:  # username_taken, username_invalid: ask for another name
             self.registration.put(False)
 
     def do_ping(self, message):
@@ -850,8 +851,8 @@ def connect_error(error):
 
 def main(argv=None):
     args = parse_args(argv)
-    sys.stdout = _tolerant(sys.stdout)
-    sys.stdin = _tolerant(sys.stdin)
+    sys.stdout = _utf8(sys.stdout)
+    sys.stdin = _utf8(sys.stdin)
     try:
         sock = socket.create_connection((args.host, args.port), timeout=CONNECT_TIMEOUT)
     except OSError as error:
