@@ -1,11 +1,325 @@
-"""Sequence diagrams of the protocol flows, recorded from the reference server (placeholder)."""
+"""Sequence diagrams of protocol flows, recorded from the reference server at build time.
+
+```{wire-flow} registration
+:server-args: --register-timeout 1
+Alice -> {"username": "Alice"}
+Alice <- system event=welcome
+```
+
+The content is a flow script (see ``wirerec``). At build time the directive
+starts ``reference/server.py --port 0``, drives raw-socket clients through the
+script, and renders what really crossed the wire: an inline SVG sequence
+diagram (no scripts, no network) and the numbered lines as they were sent and
+received. If the server exists and the flow breaks, the build fails with the
+lines seen so far. Until the server exists, the page shows the script and says
+that the recording is pending.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from docutils import nodes
+from docutils.parsers.rst import directives
 from sphinx.application import Sphinx
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+
+import wirerec
+from wirerec import SERVER, Event, FlowError
+
+logger = logging.getLogger(__name__)
+
+CHAR_W = 8.0  # px per character of 13px monospace text, a safe over-estimate
+ROW_H = 30
+TOP = 56
+BOX_H = 30
+MIN_GAP = 150
+LINE_SHOWN = 240  # longer lines are cut in the listing, and say so
+TEXT_MAX = 18  # characters of chat text kept in an arrow label
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def summary(event: Event) -> str:
+    """The short arrow label of one line: type and the fields that tell it apart."""
+    if event.kind in ("close", "eof"):
+        return "закрывает соединение" if event.kind == "close" else "закрывает соединение (EOF)"
+    msg = event.message
+    if event.raw or msg is None:
+        return clip(repr(event.data), 44)  # a raw chunk, e.g. half a character
+    kind = msg.get("type")
+    if kind is None:
+        return clip(json.dumps(msg, ensure_ascii=False), 40)
+    head = str(kind)
+    for key in ("event", "code"):
+        if key in msg:
+            head += f"/{msg[key]}"
+    parts = [head]
+    if msg.get("fatal"):
+        parts.append("fatal")
+    if "username" in msg:
+        parts.append(str(msg["username"]))
+    if "from_username" in msg and "to_username" in msg:
+        parts.append(f"{msg['from_username']}→{msg['to_username']}")
+    elif "from_username" in msg:
+        parts.append(f"от {msg['from_username']}")
+    if "target_username" in msg:
+        parts.append(f"→ {msg['target_username']}")
+    if "accepted" in msg:
+        parts.append(f"accepted={json.dumps(msg['accepted'])}")
+    if "reason" in msg:
+        parts.append(f"reason={msg['reason']}")
+    if "users" in msg and isinstance(msg["users"], list):
+        parts.append("[" + ", ".join(map(str, msg["users"])) + "]")
+    if "online_users" in msg:
+        parts.append(f"онлайн={msg['online_users']}")
+    if kind in ("message", "private") and isinstance(msg.get("message"), str):
+        parts.append("«" + clip(msg["message"], TEXT_MAX) + "»")
+    return " ".join(parts)
+
+
+@dataclass
+class Row:
+    """One drawn row: an arrow (maybe standing for several identical lines) or a note."""
+
+    events: list[Event]
+    label: str
+
+    @property
+    def first(self) -> Event:
+        return self.events[0]
+
+    @property
+    def count(self) -> int:
+        return sum(e.count for e in self.events)
+
+
+def rows_of(events: list[Event]) -> list[Row]:
+    """Group runs of identical-looking lines to one client (a flood) into one row."""
+    rows: list[Row] = []
+    for event in events:
+        label = summary(event) if event.kind not in ("signal", "exit") else ""
+        last = rows[-1] if rows else None
+        if (
+            last is not None
+            and event.kind == "recv"
+            and last.first.kind == "recv"
+            and last.first.who == event.who
+            and last.label == label
+        ):
+            last.events.append(event)
+        else:
+            rows.append(Row([event], label))
+    return rows
+
+
+def note_text(event: Event) -> str:
+    if event.kind == "signal":
+        sig = event.data.decode()
+        return f"{sig} (Ctrl+C)" if sig == "SIGINT" else sig
+    return f"процесс завершился, код {event.data.decode()}"
+
+
+def participants(clients: list[str]) -> list[str]:
+    return [*clients[:1], SERVER, *clients[1:]]
+
+
+def layout(names: list[str], rows: list[Row]) -> dict[str, float]:
+    """x of each lifeline: far enough apart for every label between them."""
+    box = {n: max(len(display(n)) * CHAR_W + 24, 84) for n in names}
+    index = {n: i for i, n in enumerate(names)}
+    x = {names[0]: box[names[0]] / 2 + 8}
+    for k in range(1, len(names)):
+        here, before = names[k], names[k - 1]
+        need = x[before] + max(MIN_GAP, box[before] / 2 + box[here] / 2 + 24)
+        for number, row in enumerate(rows, 1):
+            if row.first.kind in ("signal", "exit"):
+                continue
+            ends = sorted((index[row.first.who], index[SERVER]))
+            if ends[1] == k:
+                width = len(arrow_label(number, row)) * CHAR_W + 36
+                need = max(need, x[names[ends[0]]] + width)
+        x[here] = need
+    return x
+
+
+def display(name: str) -> str:
+    return "сервер" if name == SERVER else name
+
+
+def arrow_label(number: int, row: Row) -> str:
+    times = f" × {row.count}" if row.count > 1 else ""
+    return f"{number}. {row.label}{times}"
+
+
+def render_svg(title: str, clients: list[str], silent: set[str], events: list[Event]) -> str:
+    names = participants(clients)
+    rows = rows_of(events)
+    x = layout(names, rows)
+    last = names[-1]
+    width = x[last] + max(len(display(last)) * CHAR_W + 24, 84) / 2 + 8
+    for number, row in enumerate(rows, 1):
+        if row.first.kind in ("signal", "exit"):
+            width = max(width, x[SERVER] + len(note_text(row.first)) * CHAR_W / 2 + 20)
+        else:
+            left = min(x[row.first.who], x[SERVER])
+            width = max(width, left + len(arrow_label(number, row)) * CHAR_W + 30)
+    height = TOP + len(rows) * ROW_H + 24
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
+        f'viewBox="0 0 {width:.0f} {height}" role="img" aria-label="{html.escape(title)}" '
+        'font-size="13" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
+        f"<title>{html.escape(title)}</title>",
+    ]
+    for name in names:
+        w = max(len(display(name)) * CHAR_W + 24, 84)
+        out.append(
+            f'<g class="actor"><line class="lifeline" x1="{x[name]:.0f}" y1="{8 + BOX_H}" '
+            f'x2="{x[name]:.0f}" y2="{height - 8}" stroke="#999" stroke-dasharray="4 4"/>'
+            f'<rect x="{x[name] - w / 2:.0f}" y="8" width="{w:.0f}" height="{BOX_H}" rx="4" '
+            f'fill="none" stroke="#888"/>'
+            f'<text x="{x[name]:.0f}" y="{8 + BOX_H / 2 + 5}" text-anchor="middle">'
+            f"{html.escape(display(name))}{' (не читает)' if name in silent else ''}</text></g>"
+        )
+    for number, row in enumerate(rows, 1):
+        y = TOP + number * ROW_H
+        event = row.first
+        if event.kind in ("signal", "exit"):
+            text = note_text(event)
+            w = len(text) * CHAR_W + 16
+            out.append(
+                f'<g class="note"><rect x="{x[SERVER] - w / 2:.0f}" y="{y - 17}" width="{w:.0f}" '
+                f'height="22" rx="3" fill="none" stroke="#888"/>'
+                f'<text x="{x[SERVER]:.0f}" y="{y - 2}" text-anchor="middle">'
+                f"{html.escape(text)}</text></g>"
+            )
+            continue
+        out.append(arrow(x, number, row, y))
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def arrow(x: dict[str, float], number: int, row: Row, y: float) -> str:
+    event = row.first
+    to_server = event.kind in ("send", "close")
+    start, end = (x[event.who], x[SERVER]) if to_server else (x[SERVER], x[event.who])
+    tip = -9 if end > start else 9
+    dash = ' stroke-dasharray="6 4"' if event.kind in ("close", "eof") else ""
+    side = "to-server" if to_server else "from-server"
+    label = html.escape(arrow_label(number, row))
+    return (
+        f'<g class="arrow {side}"><line x1="{start:.0f}" y1="{y}" x2="{end + tip:.0f}" y2="{y}" '
+        f'stroke="currentColor" stroke-width="1.4"{dash}/>'
+        f'<path d="M{end:.0f},{y} l{tip},-5 l0,10 z" stroke="none" fill="currentColor"/>'
+        f'<text x="{min(start, end) + 12:.0f}" y="{y - 7}">{label}</text></g>'
+    )
+
+
+def wire_text(event: Event) -> str:
+    if event.kind in ("close", "eof"):
+        return "(соединение закрыто)"
+    if event.kind in ("signal", "exit"):
+        return f"({note_text(event)})"
+    if event.raw:
+        return repr(event.data) + "   (байты как есть)"
+    text = event.data.decode("utf-8", "replace").rstrip("\n")
+    if len(text) > LINE_SHOWN:
+        cut = len(text) - LINE_SHOWN
+        return f"{text[:LINE_SHOWN]}… [для показа обрезано {cut} символов из {len(text)}]"
+    return text
+
+
+def listing(events: list[Event]) -> str:
+    """Numbered lines as they crossed the wire, with milliseconds since the first one."""
+    rows = rows_of(events)
+    t0 = events[0].at if events else 0.0
+    lines = []
+    for number, row in enumerate(rows, 1):
+        event = row.first
+        if event.kind in ("signal", "exit"):
+            direction = "сервер"
+        elif event.kind in ("send", "close"):
+            direction = f"{display(event.who)} → сервер"
+        else:
+            direction = f"сервер → {display(event.who)}"
+        when = f"{(event.at - t0) * 1000:.1f} мс"
+        lines.append((str(number), when, direction, wire_text(event)))
+        if row.count > 1 and len(row.events) == 1:
+            lines.append(("", "", "", f"… эта строка отправлена {row.count} раз подряд"))
+        elif len(row.events) > 1:
+            last = row.events[-1]
+            lines.append(("", "", "", f"… ещё {len(row.events) - 2} таких же строк …"))
+            lines.append(("", f"{(last.at - t0) * 1000:.1f} мс", "", wire_text(last)))
+    width = max(len(d) for _, _, d, _ in lines)
+    when_w = max(len(w) for _, w, _, _ in lines)
+    return "\n".join(
+        f"{n:>2} {w:>{when_w}}  {d:<{width}}  {t}".rstrip() for n, w, d, t in lines
+    )
+
+
+class WireFlow(SphinxDirective):
+    """Record a flow on the reference server and show its diagram and real lines."""
+
+    required_arguments = 1
+    has_content = True
+    option_spec = {  # noqa: RUF012 (docutils API)
+        "server-args": directives.unchanged,
+        "caption": directives.unchanged,
+    }
+
+    def run(self) -> list[nodes.Node]:
+        root = Path(self.env.app.confdir).parent
+        server_py = root / "reference" / "server.py"
+        script = "\n".join(self.content)
+        name = self.arguments[0]
+        try:
+            wirerec.parse_flow(script)
+        except FlowError as error:
+            raise self.error(f"сценарий {name}: {error}") from None
+        if not server_py.exists():
+            logger.info("wire-flow %s: reference/server.py does not exist yet", name)
+            return self.pending(script)
+        self.env.note_dependency(str(server_py))
+        self.env.note_dependency(str(root / "lab" / "protocol.json"))
+        proto = json.loads((root / "lab" / "protocol.json").read_text(encoding="utf-8"))
+        args = shlex.split(self.options.get("server-args", ""))
+        try:
+            rec = wirerec.record(server_py, args, script, proto["transport"]["ready_line_regex"])
+        except FlowError as error:
+            raise self.error(f"сценарий {name} сломался на эталонном сервере:\n{error}") from None
+        title = self.options.get("caption", name)
+        svg = render_svg(title, rec.clients, rec.silent, rec.events)
+        figure = nodes.container(classes=["wire-diagram"])
+        figure += nodes.raw("", svg, format="html")
+        text = listing(rec.events)
+        lines = nodes.container(classes=["wire-lines"])
+        lines += nodes.literal_block(text, text, language="text")
+        server_line = " ".join(["python server.py --port 0", *args])
+        caption = nodes.paragraph()
+        caption += nodes.Text("Записано при сборке страницы: ")
+        caption += nodes.literal(server_line, server_line)
+        caption += nodes.Text(", клиенты — сырые сокеты; строки ниже — ровно то, что прошло по сети.")
+        return [figure, caption, lines]
+
+    def pending(self, script: str) -> list[nodes.Node]:
+        note = nodes.admonition(classes=["attention"])
+        note += nodes.title(text="Запись ещё не сделана")
+        note += nodes.paragraph(
+            text="Диаграмма и настоящие строки появятся, когда в наборе будет reference/server.py. "
+            "Пока — сценарий, по которому они будут записаны:"
+        )
+        note += nodes.literal_block(script, script, language="text")
+        return [note]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    return {"version": "0", "parallel_read_safe": True, "parallel_write_safe": True}
+    app.add_directive("wire-flow", WireFlow)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
