@@ -88,10 +88,14 @@ def terminal_scenario(
             try:
                 func(ctx)
             except Fail as fail:
+                terms = _TERMINALS.get(id(ctx), [])
                 if fail.screen is None:  # a probe's verdict on what the client sent
-                    fail.screen = screens(_TERMINALS.get(id(ctx), []))
+                    fail.screen = screens(terms)
                     if ctx.current_hint:  # the step knows better than the probe's generic hint
                         fail.hint = ""
+                crashed = any(t.contains(word) for t in terms for word in NEVER)
+                if crashed and TRACEBACK_HINT not in fail.hint:
+                    fail.hint = f"{TRACEBACK_HINT} {fail.hint}".strip()
                 raise
             finally:
                 _TERMINALS.pop(id(ctx), None)
@@ -168,6 +172,8 @@ def register(ctx: Context, term: Terminal, name: str, watcher: Probe) -> None:
     # Whether the question is worded and placed exactly so is graded by client_register;
     # here the join that the server announces is the proof of registration.
     term.poll_until(lambda t: t.find_line(NAME_WORD) is not None, WAIT)
+    if term.eof:
+        raise screen_fail(term, f"вопрос «{CLIENT['name_prompt']}»", "Клиент не должен падать.")
     term.send_line(name)
     watcher.expect("system", event="join", username=name, timeout=WAIT)
     term.poll_until(at_prompt, SETTLE)
