@@ -20,7 +20,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -209,7 +208,6 @@ def build_gradescope(
         manifest = {
             "kit_version": __version__,
             "kit_commit": git_commit(),
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "rubric": {
                 "source": str(rubric),
                 "sha256": hashlib.sha256(rubric.read_bytes()).hexdigest(),
