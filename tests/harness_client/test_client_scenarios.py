@@ -35,6 +35,13 @@ def test_each_client_scenario_runs_in_under_three_seconds(reference_report: Grad
     assert not slow, slow
 
 
+def test_a_correct_client_written_differently_gets_full_marks(tmp_path: Path) -> None:
+    shutil.copy(REFERENCE / "server.py", tmp_path / "server.py")
+    shutil.copy(Path(__file__).with_name("alt_client") / "client.py", tmp_path / "client.py")
+    report = grade_clients(tmp_path)
+    assert report.score == report.max_score, failures(report)
+
+
 def test_a_missing_client_skips_client_scenarios_with_the_reason(tmp_path: Path) -> None:
     shutil.copy(REFERENCE / "server.py", tmp_path / "server.py")
     report = grade_clients(tmp_path)
