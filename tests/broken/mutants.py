@@ -36,8 +36,8 @@ MUTANTS: list[Mutant] = [
         file="server.py",
         why="the broadcast loop forgets to skip the sender",
         old="""            if receiver is not sender:
-                receiver.outbox.send(data)""",
-        new="""            receiver.outbox.send(data)""",
+                receiver.outbox.send(data, batch)""",
+        new="""            receiver.outbox.send(data, batch)""",
         loses=("server_broadcast",),
     ),
     Mutant(
@@ -140,9 +140,10 @@ MUTANTS: list[Mutant] = [
         old="""        with self.lock:
             receivers = self.user_tuple
         data = encode_line("message", from_username=sender.username, message=text)
+        batch = sender.batch
         for receiver in receivers:
             if receiver is not sender:
-                receiver.outbox.send(data)""",
+                receiver.outbox.send(data, batch)""",
         new="""        data = encode_line("message", from_username=sender.username, message=text)
         with self.lock:
             for receiver in self.user_tuple:
