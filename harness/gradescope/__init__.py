@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
+
 from harness.rubric import TARGET_FILES
 
 DEFAULT_ROOT = Path("/autograder")
@@ -120,7 +122,19 @@ def grade_into(folder: Path, rubric: Path, results_file: Path, kit: Path) -> int
         str(results_file),
     ]
     print("$", " ".join(command), flush=True)
-    return subprocess.run(command, cwd=kit, check=False).returncode
+    try:
+        return subprocess.run(command, cwd=kit, check=False).returncode
+    except OSError as exc:  # no kit where setup put it: a broken bundle, not the student
+        print(f"harness.gradescope: cannot run the harness: {exc}", flush=True)
+        return 1
+
+
+def schema_problem(results: dict[str, Any]) -> str | None:
+    """Why ``results`` is not a results.json Gradescope accepts, or None."""
+    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    errors = jsonschema.Draft7Validator(schema).iter_errors(results)
+    error = jsonschema.exceptions.best_match(errors)
+    return None if error is None else f"{'/'.join(map(str, error.path))}: {error.message}"
 
 
 def run(root: Path) -> int:
@@ -152,6 +166,9 @@ def run(root: Path) -> int:
         results["score"] = 0.0
     if found.note:
         results["output"] = "\n\n".join(filter(None, [found.note, results.get("output", "")]))
+    problem = schema_problem(results)
+    if problem:  # only the instructor sees stdout: say it there, still hand in the score
+        print(f"harness.gradescope: results.json does not follow Gradescope's format: {problem}")
     results_file.write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"results.json: {results.get('score')} баллов, {results_file}", flush=True)
     return code

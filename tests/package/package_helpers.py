@@ -13,9 +13,11 @@ from typing import Any
 
 import jsonschema
 
+from harness.gradescope import SCHEMA_FILE
+
 KIT = Path(__file__).resolve().parents[2]
 REFERENCE = KIT / "reference"
-SCHEMA = json.loads((KIT / "harness" / "gradescope" / "results.schema.json").read_text())
+SCHEMA = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 WORKFLOW = KIT / "lab" / "github-classroom" / "classroom.yml"
 # pip with no configuration (no local find-links) and no way out to an index: whatever
 # setup installs must come from the bundle's wheels.
@@ -100,3 +102,13 @@ def workflow_run_commands() -> dict[str, str]:
         elif key == "run":
             commands[step.get("id") or step.get("name", "?")] = value.strip()
     return commands
+
+
+def not_passed(report: dict[str, Any]) -> str:
+    """The scenarios of a ``grade --json`` report that lost points, for assertion messages."""
+    lost = [
+        f"{r['id']}: {r['status']} {r['reason'] or r['expected']}"
+        for r in report["results"]
+        if r["points"] < r["max_points"]
+    ]
+    return "grade lost points in: " + ("; ".join(lost) or "none")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from package_helpers import KIT, REFERENCE, WORKFLOW, workflow_run_commands
+from package_helpers import KIT, REFERENCE, WORKFLOW, not_passed, workflow_run_commands
 
 from harness.classroom import markdown_summary, reporter_result
 from harness.runner import FAILED, PASSED, SKIPPED, GradeReport, ScenarioResult
@@ -91,7 +91,8 @@ def test_workflow_grade_command_scores_the_reference_like_grade(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     score = reference_report["score"]
-    assert f"Итого: {score:g} из {reference_report['max_score']:g}" in done.stdout
+    total = f"Итого: {score:g} из {reference_report['max_score']:g}"
+    assert total in done.stdout, not_passed(reference_report) + "\n" + done.stdout[-3000:]
     name, _, value = outputs.read_text().strip().partition("=")
     assert name == "result"
     data = json.loads(base64.b64decode(value).decode("utf-8"))

@@ -18,12 +18,13 @@ from package_helpers import (
     REFERENCE,
     SCHEMA,
     echo_to_sender,
+    not_passed,
     python,
     run_autograder,
     unpack,
 )
 
-from harness.gradescope import find_submission
+from harness.gradescope import find_submission, run
 from harness.package import GRADESCOPE_PYTHONS
 from harness.rubric import load_rubric
 
@@ -82,6 +83,16 @@ def test_results_schema_rejects_what_gradescope_does_not_accept() -> None:
     ):
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate(bad, SCHEMA)
+
+
+def test_a_broken_bundle_still_leaves_a_results_file_and_fails(tmp_path: Path) -> None:
+    (tmp_path / "submission").mkdir()
+    (tmp_path / "submission" / "server.py").write_text("")
+    assert run(tmp_path) != 0  # no source/kit: the harness cannot even start
+    results = json.loads((tmp_path / "results" / "results.json").read_text(encoding="utf-8"))
+    jsonschema.validate(results, SCHEMA)
+    assert results["score"] == 0
+    assert "преподавателю" in results["output"]
 
 
 # -- the zip -------------------------------------------------------------------------------
@@ -153,10 +164,11 @@ def test_setup_installs_offline_on_the_python_of_gradescope_default_image(
 def test_reference_scores_the_same_through_the_bundle_as_with_grade(
     autograder: Path, reference_report: dict[str, Any]
 ) -> None:
-    results, _ = run_autograder(autograder, REFERENCE)
+    results, stdout = run_autograder(autograder, REFERENCE)
     expected = {r["title"]: r["points"] for r in reference_report["results"]}
-    assert results["score"] == reference_report["score"] == MAX_SCORE
-    assert scores_by_name(results) == expected
+    assert reference_report["score"] == MAX_SCORE, not_passed(reference_report)
+    assert scores_by_name(results) == expected, stdout[-3000:]
+    assert results["score"] == MAX_SCORE
     hidden = {e.title for e in RUBRIC if e.hidden}
     for test in results["tests"]:
         want = "after_published" if test["name"] in hidden else "visible"
