@@ -24,22 +24,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import wirerec
 from docutils import nodes
 from docutils.parsers.rst import directives
+from sphinx import addnodes
 from sphinx.application import Sphinx
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
-
-import wirerec
 from wirerec import SERVER, Event, FlowError
 
 logger = logging.getLogger(__name__)
 
-CHAR_W = 8.0  # px per character of 13px monospace text, a safe over-estimate
-ROW_H = 30
+FONT_PX = 12
+CHAR_W = 7.4  # px per character of 12px monospace text (0.6 em), a little over
+ROW_H = 28
 TOP = 56
 BOX_H = 30
 MIN_GAP = 150
+FITS_PX = 720  # the width of furo's content column
 LINE_SHOWN = 240  # longer lines are cut in the listing, and say so
 TEXT_MAX = 18  # characters of chat text kept in an arrow label
 
@@ -51,7 +53,7 @@ def clip(text: str, limit: int) -> str:
 def summary(event: Event) -> str:
     """The short arrow label of one line: type and the fields that tell it apart."""
     if event.kind in ("close", "eof"):
-        return "закрывает соединение" if event.kind == "close" else "закрывает соединение (EOF)"
+        return "закрывает сокет" if event.kind == "close" else "EOF: сервер закрыл соединение"
     msg = event.message
     if event.raw or msg is None:
         return clip(repr(event.data), 44)  # a raw chunk, e.g. half a character
@@ -59,9 +61,10 @@ def summary(event: Event) -> str:
     if kind is None:
         return clip(json.dumps(msg, ensure_ascii=False), 40)
     head = str(kind)
-    for key in ("event", "code"):
-        if key in msg:
-            head += f"/{msg[key]}"
+    if kind == "system" and "event" in msg:
+        head = str(msg["event"])  # welcome, join, leave, shutdown: only system has these
+    elif "code" in msg:
+        head += f" {msg['code']}"
     parts = [head]
     if msg.get("fatal"):
         parts.append("fatal")
@@ -128,18 +131,18 @@ def note_text(event: Event) -> str:
     return f"процесс завершился, код {event.data.decode()}"
 
 
-def participants(clients: list[str]) -> list[str]:
-    return [*clients[:1], SERVER, *clients[1:]]
+def box_width(name: str) -> float:
+    return max(len(display(name)) * CHAR_W + 24, 84)
 
 
-def layout(names: list[str], rows: list[Row]) -> dict[str, float]:
-    """x of each lifeline: far enough apart for every label between them."""
-    box = {n: max(len(display(n)) * CHAR_W + 24, 84) for n in names}
+def layout_centred(clients: list[str], rows: list[Row]) -> tuple[list[str], dict[str, float]]:
+    """First client, server, other clients; lifelines far enough apart for the labels."""
+    names = [*clients[:1], SERVER, *clients[1:]]
     index = {n: i for i, n in enumerate(names)}
-    x = {names[0]: box[names[0]] / 2 + 8}
+    x = {names[0]: box_width(names[0]) / 2 + 8}
     for k in range(1, len(names)):
         here, before = names[k], names[k - 1]
-        need = x[before] + max(MIN_GAP, box[before] / 2 + box[here] / 2 + 24)
+        need = x[before] + max(MIN_GAP, box_width(before) / 2 + box_width(here) / 2 + 24)
         for number, row in enumerate(rows, 1):
             if row.first.kind in ("signal", "exit"):
                 continue
@@ -148,7 +151,43 @@ def layout(names: list[str], rows: list[Row]) -> dict[str, float]:
                 width = len(arrow_label(number, row)) * CHAR_W + 36
                 need = max(need, x[names[ends[0]]] + width)
         x[here] = need
-    return x
+    return names, x
+
+
+def layout_server_left(clients: list[str], rows: list[Row]) -> tuple[list[str], dict[str, float]]:
+    """Server, then clients at a fixed gap; labels start at the server and may cross lifelines."""
+    names = [SERVER, *clients]
+    notes = [
+        len(note_text(r.first)) * CHAR_W / 2 + 16
+        for r in rows
+        if r.first.kind in ("signal", "exit")
+    ]
+    x = {SERVER: max([box_width(SERVER) / 2 + 8, *notes])}
+    for before, here in zip(names, names[1:]):
+        x[here] = x[before] + max(MIN_GAP, box_width(before) / 2 + box_width(here) / 2 + 24)
+    return names, x
+
+
+def svg_width(names: list[str], x: dict[str, float], rows: list[Row]) -> float:
+    last = names[-1]
+    width = x[last] + box_width(last) / 2 + 8
+    for number, row in enumerate(rows, 1):
+        if row.first.kind in ("signal", "exit"):
+            width = max(width, x[SERVER] + len(note_text(row.first)) * CHAR_W / 2 + 20)
+        else:
+            left = min(x[row.first.who], x[SERVER])
+            width = max(width, left + len(arrow_label(number, row)) * CHAR_W + 30)
+    return width
+
+
+def plan(clients: list[str], rows: list[Row]) -> tuple[list[str], dict[str, float], float]:
+    """The centred layout when it fits the page column, else the narrower server-left one."""
+    names, x = layout_centred(clients, rows)
+    width = svg_width(names, x, rows)
+    if width > FITS_PX and len(clients) > 1:
+        names, x = layout_server_left(clients, rows)
+        width = svg_width(names, x, rows)
+    return names, x, width
 
 
 def display(name: str) -> str:
@@ -161,33 +200,31 @@ def arrow_label(number: int, row: Row) -> str:
 
 
 def render_svg(title: str, clients: list[str], silent: set[str], events: list[Event]) -> str:
-    names = participants(clients)
     rows = rows_of(events)
-    x = layout(names, rows)
-    last = names[-1]
-    width = x[last] + max(len(display(last)) * CHAR_W + 24, 84) / 2 + 8
-    for number, row in enumerate(rows, 1):
-        if row.first.kind in ("signal", "exit"):
-            width = max(width, x[SERVER] + len(note_text(row.first)) * CHAR_W / 2 + 20)
-        else:
-            left = min(x[row.first.who], x[SERVER])
-            width = max(width, left + len(arrow_label(number, row)) * CHAR_W + 30)
+    names, x, width = plan(clients, rows)
     height = TOP + len(rows) * ROW_H + 24
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
         f'viewBox="0 0 {width:.0f} {height}" role="img" aria-label="{html.escape(title)}" '
-        'font-size="13" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
+        f'font-size="{FONT_PX}" font-family="DejaVu Sans Mono, Menlo, Consolas, monospace">',
         f"<title>{html.escape(title)}</title>",
     ]
     for name in names:
-        w = max(len(display(name)) * CHAR_W + 24, 84)
+        w = box_width(name)
         out.append(
             f'<g class="actor"><line class="lifeline" x1="{x[name]:.0f}" y1="{8 + BOX_H}" '
             f'x2="{x[name]:.0f}" y2="{height - 8}" stroke="#999" stroke-dasharray="4 4"/>'
             f'<rect x="{x[name] - w / 2:.0f}" y="8" width="{w:.0f}" height="{BOX_H}" rx="4" '
             f'fill="none" stroke="#888"/>'
             f'<text x="{x[name]:.0f}" y="{8 + BOX_H / 2 + 5}" text-anchor="middle">'
-            f"{html.escape(display(name))}{' (не читает)' if name in silent else ''}</text></g>"
+            f"{html.escape(display(name))}</text>"
+            + (
+                f'<text x="{x[name]:.0f}" y="{8 + BOX_H + 15}" text-anchor="middle" '
+                'font-size="11" font-style="italic">не читает</text>'
+                if name in silent
+                else ""
+            )
+            + "</g>"
         )
     for number, row in enumerate(rows, 1):
         y = TOP + number * ROW_H
@@ -219,7 +256,7 @@ def arrow(x: dict[str, float], number: int, row: Row, y: float) -> str:
         f'<g class="arrow {side}"><line x1="{start:.0f}" y1="{y}" x2="{end + tip:.0f}" y2="{y}" '
         f'stroke="currentColor" stroke-width="1.4"{dash}/>'
         f'<path d="M{end:.0f},{y} l{tip},-5 l0,10 z" stroke="none" fill="currentColor"/>'
-        f'<text x="{min(start, end) + 12:.0f}" y="{y - 7}">{label}</text></g>'
+        f'<text x="{min(start, end) + 12:.0f}" y="{y - 8}">{label}</text></g>'
     )
 
 
@@ -237,8 +274,8 @@ def wire_text(event: Event) -> str:
     return text
 
 
-def listing(events: list[Event]) -> str:
-    """Numbered lines as they crossed the wire, with milliseconds since the first one."""
+def listing(events: list[Event]) -> list[tuple[str, str, str, str]]:
+    """Rows (number, milliseconds since the first line, direction, the line as sent)."""
     rows = rows_of(events)
     t0 = events[0].at if events else 0.0
     lines = []
@@ -250,19 +287,36 @@ def listing(events: list[Event]) -> str:
             direction = f"{display(event.who)} → сервер"
         else:
             direction = f"сервер → {display(event.who)}"
-        when = f"{(event.at - t0) * 1000:.1f} мс"
+        when = f"{(event.at - t0) * 1000:.1f}"
         lines.append((str(number), when, direction, wire_text(event)))
         if row.count > 1 and len(row.events) == 1:
             lines.append(("", "", "", f"… эта строка отправлена {row.count} раз подряд"))
         elif len(row.events) > 1:
             last = row.events[-1]
             lines.append(("", "", "", f"… ещё {len(row.events) - 2} таких же строк …"))
-            lines.append(("", f"{(last.at - t0) * 1000:.1f} мс", "", wire_text(last)))
-    width = max(len(d) for _, _, d, _ in lines)
-    when_w = max(len(w) for _, w, _, _ in lines)
-    return "\n".join(
-        f"{n:>2} {w:>{when_w}}  {d:<{width}}  {t}".rstrip() for n, w, d, t in lines
-    )
+            lines.append(("", f"{(last.at - t0) * 1000:.1f}", direction, wire_text(last)))
+    return lines
+
+
+def listing_html(rows: list[tuple[str, str, str, str]]) -> str:
+    """The listing as a table: the wire line wraps inside its own column."""
+    out = [
+        '<table class="wire-lines"><thead><tr><th>№</th><th>мс</th><th>направление</th>'
+        "<th>строка на проводе</th></tr></thead><tbody>"
+    ]
+    for number, when, direction, text in rows:
+        out.append(
+            f'<tr><td class="n">{number}</td><td class="ms">{when}</td>'
+            f'<td class="dir">{html.escape(direction)}</td>'
+            f"<td><code>{html.escape(text)}</code></td></tr>"
+        )
+    out.append("</tbody></table>")
+    return "".join(out)
+
+
+def listing_text(rows: list[tuple[str, str, str, str]]) -> str:
+    """The same listing as plain text (other builders than HTML)."""
+    return "\n".join(f"{n:>2} {w:>8}  {d:<16}  {t}".rstrip() for n, w, d, t in rows)
 
 
 class WireFlow(SphinxDirective):
@@ -299,14 +353,20 @@ class WireFlow(SphinxDirective):
         svg = render_svg(title, rec.clients, rec.silent, rec.events)
         figure = nodes.container(classes=["wire-diagram"])
         figure += nodes.raw("", svg, format="html")
-        text = listing(rec.events)
-        lines = nodes.container(classes=["wire-lines"])
-        lines += nodes.literal_block(text, text, language="text")
+        rows = listing(rec.events)
+        lines = nodes.container(classes=["wire-listing"])
+        lines += nodes.raw("", listing_html(rows), format="html")
+        text = listing_text(rows)
+        plain = addnodes.only(expr="not html")
+        plain += nodes.literal_block(text, text, language="text")
+        lines += plain
         server_line = " ".join(["python server.py --port 0", *args])
         caption = nodes.paragraph()
         caption += nodes.Text("Записано при сборке страницы: ")
         caption += nodes.literal(server_line, server_line)
-        caption += nodes.Text(", клиенты — сырые сокеты; строки ниже — ровно то, что прошло по сети.")
+        caption += nodes.Text(
+            ", клиенты — сырые сокеты; строки ниже — ровно то, что прошло по сети."
+        )
         return [figure, caption, lines]
 
     def pending(self, script: str) -> list[nodes.Node]:

@@ -31,6 +31,7 @@ Standard library only, no Sphinx: the docs build and the tests both use it.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import os
 import re
@@ -103,7 +104,9 @@ class Expect:
     def __str__(self) -> str:
         if self.type is None:
             return f"{self.who} <- EOF"
-        filters = " ".join(f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in self.fields.items())
+        filters = " ".join(
+            f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in self.fields.items()
+        )
         return f"{self.who} <- {self.type} {filters}".rstrip()
 
 
@@ -145,7 +148,9 @@ def parse_payload(text: str) -> bytes:
     try:
         json.loads(text)  # a JSON line in a flow must be JSON; a broken one says text:
     except ValueError as error:
-        raise FlowError(f"не JSON ({error}): {text}; для нарочно сломанной строки — text: …") from None
+        raise FlowError(
+            f"не JSON ({error}): {text}; для нарочно сломанной строки — text: …"
+        ) from None
     return text.encode("utf-8") + b"\n"
 
 
@@ -241,7 +246,9 @@ class Client:
 
     def next_line(self, deadline: float) -> bytes | None:
         with self.changed:
-            if not self.changed.wait_for(lambda: len(self.lines) > self.taken, deadline - time.monotonic()):
+            if not self.changed.wait_for(
+                lambda: len(self.lines) > self.taken, deadline - time.monotonic()
+            ):
                 raise TimeoutError
             line = self.lines[self.taken]
             self.last_at = self.arrived[self.taken]
@@ -255,10 +262,8 @@ class Client:
 
     def close(self) -> None:
         self.closed = True
-        try:
+        with contextlib.suppress(OSError):  # the server may have closed it first
             self.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:  # the server may have closed it first
-            pass
         self.sock.close()
 
 
@@ -267,7 +272,7 @@ class Server:
 
     def __init__(self, server_py: Path, args: list[str], ready_regex: str) -> None:
         server_py = server_py.resolve()
-        self.log = tempfile.TemporaryFile()
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.proc = subprocess.Popen(
             [sys.executable, "-u", str(server_py), "--port", "0", *args],
             stdout=subprocess.PIPE,
@@ -340,10 +345,15 @@ class Flow:
         return self.clients[name]
 
     def fail(self, why: str) -> FlowError:
-        lines = [f"  {e.who} {e.kind}: {e.data.decode('utf-8', 'replace')}" for e in self.rec.events]
+        lines = [
+            f"  {e.who} {e.kind}: {e.data.decode('utf-8', 'replace')}" for e in self.rec.events
+        ]
         return FlowError(
-            why + "\nзаписано до этого места:\n" + "\n".join(lines[-30:])
-            + "\nstderr сервера:\n" + self.server.stderr()
+            why
+            + "\nзаписано до этого места:\n"
+            + "\n".join(lines[-30:])
+            + "\nstderr сервера:\n"
+            + self.server.stderr()
         )
 
     def expect(self, exp: Expect, record: bool = True) -> None:
