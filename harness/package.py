@@ -102,6 +102,14 @@ class PackageError(Exception):
 
 
 # -- Gradescope ----------------------------------------------------------------------------
+def scenario_ids() -> set[str]:
+    """Every scenario the harness can grade."""
+    import harness.scenarios  # noqa: F401 - registers every scenario module
+    from harness.scenario import SCENARIOS
+
+    return set(SCENARIOS)
+
+
 def requirements() -> list[str]:
     """The kit's runtime dependencies, as ``pyproject.toml`` lists them."""
     with (KIT_ROOT / "pyproject.toml").open("rb") as f:
@@ -196,6 +204,9 @@ def build_gradescope(
 ) -> dict[str, Any]:
     """Write the Gradescope autograder zip to ``out``; returns its ``bundle.json``."""
     entries = load_rubric(rubric)
+    unknown = [e.id for e in entries if e.id not in scenario_ids()]
+    if unknown:
+        raise PackageError(f"{rubric}: в проверке нет сценариев {', '.join(unknown)}")
     running = f"{sys.version_info[0]}.{sys.version_info[1]}"
     versions = sorted(set(python_versions or (*GRADESCOPE_PYTHONS, running)))
     with tempfile.TemporaryDirectory(prefix="wheels-") as tmp:

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from package_helpers import KIT, OFFLINE_PIP, unpack
+from package_helpers import KIT, OFFLINE_PIP, package, unpack
 
 
 @pytest.fixture(scope="session")
@@ -27,13 +27,7 @@ def bundle_zip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (KIT / "reference" / "server.py").is_file():
         pytest.skip("reference/server.py is not written yet")
     out = tmp_path_factory.mktemp("bundle") / "autograder.zip"
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", "package", "gradescope", "--out", str(out)],
-        cwd=KIT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = package("gradescope", "--out", str(out))
     assert done.returncode == 0, f"package gradescope failed:\n{done.stdout}\n{done.stderr}"
     return out
 

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,17 @@ OFFLINE_PIP = {
 }
 # The one-line bug a student makes most often: the sender gets its own message back.
 ECHO_LINE = "            if receiver is not sender:"
+
+
+def package(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m harness package ARGS`` from the kit, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "harness", "package", *args],
+        cwd=KIT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
 
 def unpack(bundle: Path, dest: Path) -> None:

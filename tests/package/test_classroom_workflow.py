@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from package_helpers import KIT, REFERENCE, WORKFLOW, not_passed, workflow_run_commands
+from package_helpers import KIT, REFERENCE, WORKFLOW, not_passed, package, workflow_run_commands
 
 from harness.classroom import markdown_summary, reporter_result
 from harness.runner import FAILED, PASSED, SKIPPED, GradeReport, ScenarioResult
@@ -103,18 +103,9 @@ def test_workflow_grade_command_scores_the_reference_like_grade(
         assert (tmp_path / "chat-lab-report" / report).is_file()
 
 
-def package_classroom(out: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", "package", "classroom", "--out", str(out), *args],
-        cwd=KIT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
 def test_package_classroom_fills_in_the_kit_repository(tmp_path: Path) -> None:
-    done = package_classroom(tmp_path, "--kit-repo", "cs-dept/chat-lab-kit", "--kit-ref", "v2026.1")
+    kit = ("--kit-repo", "cs-dept/chat-lab-kit", "--kit-ref", "v2026.1")
+    done = package("classroom", "--out", str(tmp_path), *kit)
     assert done.returncode == 0, done.stderr
     written = (tmp_path / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8")
     template = WORKFLOW.read_text(encoding="utf-8")
@@ -130,7 +121,9 @@ def test_package_classroom_fills_in_the_kit_repository(tmp_path: Path) -> None:
 def test_package_classroom_refuses_a_repository_that_is_not_owner_slash_name(
     tmp_path: Path,
 ) -> None:
-    done = package_classroom(tmp_path, "--kit-repo", "https://github.com/cs-dept/chat-lab-kit")
+    done = package(
+        "classroom", "--out", str(tmp_path), "--kit-repo", "https://github.com/cs-dept/chat-lab-kit"
+    )
     assert done.returncode == 2
     assert "OWNER/NAME" in done.stderr
     assert not (tmp_path / ".github").exists()

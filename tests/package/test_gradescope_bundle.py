@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from package_helpers import (
     SCHEMA,
     echo_to_sender,
     not_passed,
+    package,
     python,
     run_autograder,
     unpack,
@@ -124,20 +124,28 @@ def test_bundle_ships_the_rubric_the_instructor_chose(tmp_path: Path, wheelhouse
         encoding="utf-8",
     )
     out = tmp_path / "exam.zip"
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "harness", "package", "gradescope", "--out", str(out)),
-            *("--rubric", str(rubric), "--wheelhouse", str(wheelhouse)),
-        ],
-        cwd=KIT,
-        check=True,
-        capture_output=True,
-    )
+    wheels = ("--wheelhouse", str(wheelhouse))
+    done = package("gradescope", "--out", str(out), "--rubric", str(rubric), *wheels)
+    assert done.returncode == 0, done.stderr
     with zipfile.ZipFile(out) as bundle:
         assert bundle.read("kit/lab/rubric.toml") == rubric.read_bytes()
         manifest = json.loads(bundle.read("bundle.json"))
     assert manifest["rubric"]["hidden"] == ["server_broadcast"]
     assert manifest["rubric"]["points"] == 10
+
+
+def test_bundle_refuses_a_rubric_naming_a_scenario_the_harness_lacks(tmp_path: Path) -> None:
+    rubric = tmp_path / "typo.toml"
+    rubric.write_text(
+        '[[scenario]]\nid = "server_brodcast"\ntitle = "Рассылка"\npoints = 10\npart = 2\n'
+        'target = "server"\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "typo.zip"
+    done = package("gradescope", "--rubric", str(rubric), "--out", str(out), "--wheelhouse", ".")
+    assert done.returncode == 2
+    assert "server_brodcast" in done.stderr
+    assert not out.exists()
 
 
 @pytest.mark.slow
