@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import traceback
 from pathlib import Path
 
 from harness import __version__
@@ -187,6 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("прервано", file=sys.stderr)
         return 130
+    except Exception:  # a bug in the harness itself: say so, distinctly from any grade
+        traceback.print_exc()
+        print("ошибка в самой проверяющей программе (не в решении)", file=sys.stderr)
+        return EXIT_HARNESS_ERROR
     return code
 
 

@@ -653,7 +653,7 @@ def server_bad_input(ctx: Context) -> None:
         hint="Если в буфере больше --max-line-bytes байт без \\n, отправьте error "
         'line_too_long с "fatal": true и закройте соединение.',
     )
-    stranger.send_raw(b'{"username": "' + b"x" * 20000)
+    stranger.send_raw(b'{"username": "' + b"x" * 20000 + b'"}\n')
     error = expect_error(stranger, "line_too_long", ctx.current_hint)
     if error.get("fatal") is not True:
         raise Fail('"fatal": true в ошибке line_too_long', got=str(error), hint=ctx.current_hint)
