@@ -24,7 +24,7 @@ from package_helpers import (
     unpack,
 )
 
-from harness.gradescope import find_submission, run
+from harness.gradescope import available_cpus, find_submission, run
 from harness.package import GRADESCOPE_PYTHONS
 from harness.rubric import load_rubric
 
@@ -70,6 +70,17 @@ def test_programs_two_folders_down_are_not_found_and_the_upload_is_listed(
     assert found.folder is None
     assert "server.py" in found.note and "client.py" in found.note
     assert "a/b/server.py" in found.note
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "cpus"), [("50000 100000", 1), ("200000 100000", 2), ("max 100000", None)]
+)
+def test_grading_concurrency_follows_the_container_cpu_quota(
+    tmp_path: Path, cpu_max: str, cpus: int | None
+) -> None:
+    (tmp_path / "cpu.max").write_text(cpu_max + "\n")
+    unlimited = available_cpus(tmp_path / "missing")
+    assert available_cpus(tmp_path / "cpu.max") == min(cpus or unlimited, unlimited)
 
 
 def test_results_schema_rejects_what_gradescope_does_not_accept() -> None:
