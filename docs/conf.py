@@ -22,6 +22,8 @@ extensions = [
     "protocol_ref",
     "wire_flows",
     "run_output",
+    "kit_include",
+    "terminal_screens",
 ]
 
 source_suffix = {".md": "markdown"}

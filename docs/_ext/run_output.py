@@ -37,8 +37,10 @@ def kit_root(directive: SphinxDirective) -> Path:
     return Path(directive.env.app.confdir).parent
 
 
-def run(argv: list[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS="100", NO_COLOR="1", TERM="dumb")
+def run(
+    argv: list[str], cwd: Path, timeout: float, columns: int = 88
+) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS=str(columns), NO_COLOR="1", TERM="dumb")
     return subprocess.run(
         argv,
         cwd=cwd,
@@ -62,6 +64,7 @@ class RunOutput(SphinxDirective):
         "returncode": directives.nonnegative_int,
         "timeout": directives.positive_int,
         "cwd": directives.unchanged,
+        "columns": directives.positive_int,
     }
 
     def run(self) -> list[nodes.Node]:
@@ -71,7 +74,7 @@ class RunOutput(SphinxDirective):
             argv[0] = sys.executable
         cwd = kit_root(self) / self.options.get("cwd", ".")
         expected = self.options.get("returncode", 0)
-        done = run(argv, cwd, self.options.get("timeout", TIMEOUT))
+        done = run(argv, cwd, self.options.get("timeout", TIMEOUT), self.options.get("columns", 88))
         if done.returncode != expected:
             raise self.error(
                 f"`{shown}` завершилась с кодом {done.returncode}, а страница ждёт {expected}:\n"
