@@ -131,6 +131,17 @@ def server_framing(ctx: Context) -> None:
     for t in texts:
         bob.expect("message", from_username="Alice", message=t)
 
+    ctx.step("сообщения, склеенные в пути, и конец одного с началом другого", hint=recv_hint)
+    glue = ctx.proxy(server, coalesce=True, delay=0.05)
+    eve = ctx.probe(glue, "Eve")
+    texts = [unique("склейка"), unique("ещё"), unique("и ещё")]
+    line = "".join(json.dumps({"type": "message", "message": t}) + "\n" for t in texts)
+    eve.send_raw(line[:10].encode())
+    eve.send_raw(line[10:-15].encode())
+    eve.send_raw(line[-15:].encode())
+    for t in texts:
+        bob.expect("message", from_username="Eve", message=t)
+
     ctx.step("длинное сообщение (больше 8 КБ в UTF-8) одним куском", hint=recv_hint)
     long_text = ("Длинная_строка." * 300)[:4000]
     alice.send({"type": "message", "message": long_text})
