@@ -5,8 +5,8 @@ folder of submissions) is graded by its own ``python -m harness grade`` process,
 at a time, into ``OUT/NAME/`` (``report.json``, ``report.html``, ``results.json`` for
 Gradescope, ``junit.xml``).  A submission whose files, rubric and harness version are the
 same as at its last grading keeps its result (resumable; ``--force`` regrades).  At the end
-``OUT/grades.csv`` (the gradebook) and ``OUT/summary.md`` (which scenarios fail most) are
-written and the summary is printed.
+``OUT/grades.csv`` (the gradebook; ``--csv FILE`` puts it elsewhere) and ``OUT/summary.md``
+(which scenarios fail most) are written and the summary is printed.
 """
 
 from __future__ import annotations
@@ -46,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--out", type=Path, default=Path("grades"), help="папка для результатов")
     parser.add_argument("--force", action="store_true", help="перепроверить даже неизменённые")
+    parser.add_argument(
+        "--csv", type=Path, default=None, help="куда записать журнал оценок (OUT/grades.csv)"
+    )
     add_run_options(parser)
     parser.set_defaults(func=cmd_batch)
 
@@ -240,7 +243,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
             progress.console.print(last)  # a log line per submission, above the bar
             progress.update(task, advance=1, last=last)
     ordered = [(names[s], rows[s]) for s in subs]
-    write_gradebook(args.out / "grades.csv", ordered)
+    gradebook = args.csv or args.out / "grades.csv"
+    gradebook.parent.mkdir(parents=True, exist_ok=True)
+    write_gradebook(gradebook, ordered)
     summary = class_summary(ordered)
     write_summary(args.out / "summary.md", summary, ordered)
     table = Table(title="Какие сценарии не проходят чаще всего")
@@ -250,5 +255,5 @@ def cmd_batch(args: argparse.Namespace) -> int:
         if s["not_passed"]:
             table.add_row(s["title"], str(s["not_passed"]), str(s["graded"]))
     Console().print(table)
-    print(f"Журнал оценок: {args.out / 'grades.csv'}; сводка: {args.out / 'summary.md'}")
+    print(f"Журнал оценок: {gradebook}; сводка: {args.out / 'summary.md'}")
     return EXIT_OK
