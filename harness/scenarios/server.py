@@ -135,10 +135,10 @@ def server_framing(ctx: Context) -> None:
     glue = ctx.proxy(server, coalesce=True, delay=0.05)
     eve = ctx.probe(glue, "Eve")
     texts = [unique("склейка"), unique("ещё"), unique("и ещё")]
-    line = "".join(json.dumps({"type": "message", "message": t}) + "\n" for t in texts)
-    eve.send_raw(line[:10].encode())
-    eve.send_raw(line[10:-15].encode())
-    eve.send_raw(line[-15:].encode())
+    glued = "".join(json.dumps({"type": "message", "message": t}) + "\n" for t in texts)
+    eve.send_raw(glued[:10].encode())
+    eve.send_raw(glued[10:-15].encode())
+    eve.send_raw(glued[-15:].encode())
     for t in texts:
         bob.expect("message", from_username="Eve", message=t)
 
