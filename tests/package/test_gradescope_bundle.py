@@ -107,6 +107,7 @@ def test_a_broken_bundle_still_leaves_a_results_file_and_fails(tmp_path: Path) -
 
 
 # -- the zip -------------------------------------------------------------------------------
+@pytest.mark.slow  # builds the zip: downloads wheels from the package index
 def test_bundle_has_gradescope_layout_and_everything_offline(bundle_zip: Path) -> None:
     with zipfile.ZipFile(bundle_zip) as bundle:
         infos = {i.filename: i for i in bundle.infolist()}
@@ -127,6 +128,7 @@ def test_bundle_has_gradescope_layout_and_everything_offline(bundle_zip: Path) -
         assert any("rpds_py" in w and f"-{tag}-" in w for w in wheels), f"no rpds_py for {tag}"
 
 
+@pytest.mark.slow  # builds the zip: downloads wheels from the package index
 def test_bundle_ships_the_rubric_the_instructor_chose(tmp_path: Path, wheelhouse: Path) -> None:
     rubric = tmp_path / "exam.toml"
     rubric.write_text(
