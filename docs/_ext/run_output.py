@@ -22,6 +22,7 @@ import os
 import shlex
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +109,68 @@ class PythonRun(SphinxDirective):
         return [code, caption, out]
 
 
+class GradedBug(SphinxDirective):
+    """Break one line of a reference program, grade the copy, show the diff and the verdict.
+
+    ```{graded-bug} server.py
+    :scenarios: server_starts server_register server_broadcast
+    - if receiver is not sender:
+    + if True:  # bug: the sender gets an echo
+    ```
+
+    The ``-`` line (indentation ignored) must occur exactly once in ``reference/FILE``;
+    it is replaced by the ``+`` line with the same indentation. The copy (both reference
+    programs, one of them broken) is graded with ``python -m harness grade``.
+    """
+
+    required_arguments = 1
+    has_content = True
+    option_spec = {"scenarios": directives.unchanged_required}  # noqa: RUF012
+
+    def run(self) -> list[nodes.Node]:
+        root = kit_root(self)
+        name = self.arguments[0]
+        lines = [line for line in self.content if line.strip()]
+        if len(lines) != 2 or not (lines[0].startswith("- ") and lines[1].startswith("+ ")):
+            raise self.error("нужны ровно две строки: «- было» и «+ стало»")
+        old, new = lines[0][2:].strip(), lines[1][2:].strip()
+        source = (root / "reference" / name).read_text(encoding="utf-8")
+        self.env.note_dependency(str(root / "reference" / name))
+        hits = [line for line in source.splitlines() if line.strip() == old]
+        if len(hits) != 1:
+            raise self.error(f"строка «{old}» встречается в reference/{name} {len(hits)} раз")
+        indent = hits[0][: len(hits[0]) - len(hits[0].lstrip())]
+        broken = source.replace(hits[0], indent + new, 1)
+        scenarios = self.options["scenarios"].split()
+        with tempfile.TemporaryDirectory(prefix="broken-") as tmp:
+            folder = Path(tmp) / "submission"
+            folder.mkdir()
+            for program in ("server.py", "client.py"):
+                text = (
+                    broken
+                    if program == name
+                    else (root / "reference" / program).read_text(encoding="utf-8")
+                )
+                (folder / program).write_text(text, encoding="utf-8")
+            argv = [sys.executable, "-m", "harness", "grade", str(folder)]
+            for scenario in scenarios:
+                argv += ["--scenario", scenario]
+            done = run(argv, root, TIMEOUT)
+        if done.returncode != 0:
+            raise self.error(f"проверка завершилась с кодом {done.returncode}:\n{done.stdout}")
+        shown = " ".join(
+            ["python -m harness grade submission", *(f"--scenario {s}" for s in scenarios)]
+        )
+        diff = f"--- reference/{name}\n+++ submission/{name}\n- {hits[0].strip()}\n+ {new}"
+        patch = nodes.literal_block(diff, diff, language="diff")
+        out = f"$ {shown}\n{done.stdout.replace(str(folder), 'submission').rstrip()}"
+        verdict = nodes.literal_block(out, out, language="console")
+        verdict["classes"].append("run-output")
+        return [patch, verdict]
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("run-output", RunOutput)
     app.add_directive("python-run", PythonRun)
+    app.add_directive("graded-bug", GradedBug)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
