@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from harness_helpers import REFERENCE, grade_dir
+from harness_helpers import HERE, REFERENCE, grade_dir
 
 pytestmark = pytest.mark.slow
 
@@ -15,3 +15,10 @@ def test_reference_server_passes_every_server_scenario(reference_server: None) -
     }
     assert failed == {}
     assert report.score == report.max_score
+
+
+def test_a_differently_built_correct_server_gets_full_marks_too() -> None:
+    """Fidelity: the scenarios check the protocol, not the reference's design."""
+    report = grade_dir(HERE / "alt_server")
+    failed = {r.id: (r.status, r.step, r.got) for r in report.results if r.status != "passed"}
+    assert failed == {}
