@@ -49,7 +49,8 @@ TICK = 0.5  # seconds between progress samples
 CONNECT_WINDOW = 200  # connections being set up at once per worker
 RECV_BYTES = 1 << 18
 IN_FLIGHT_DELIVERIES = 200_000  # flat-out senders: messages in flight x receivers, at most
-SENDER_BATCH = 64  # messages written per wake-up of a flat-out sender
+SENDER_BATCH = 256  # messages written per wake-up of a flat-out sender
+READ_PERIOD = 0.005  # user workers read all their sockets at most this often
 FD_LIMIT_WANTED = 65536
 
 LOAD_TEXT = re.compile(rb'"L(\d+):')
@@ -243,7 +244,16 @@ class Worker:
 
     def run(self) -> None:
         self.sel.register(self.conn.fileno(), selectors.EVENT_READ, None)
+        last_round = 0.0
         while not self.finished:
+            if not self.probes:
+                # Reading each socket as soon as one line arrives costs a recv() per line;
+                # a short pause lets lines pile up, so one recv() takes many. Latency is
+                # measured in the probe worker, which never pauses.
+                pause = last_round + READ_PERIOD - time.monotonic()
+                if pause > 0:
+                    time.sleep(pause)
+                last_round = time.monotonic()
             for key, mask in self.sel.select(self.timeout()):
                 if key.data is None:
                     while not self.finished and self.conn.poll():
@@ -266,9 +276,20 @@ class Worker:
                 self.report_stats()
 
     def timeout(self) -> float:
-        if self.sending and (self.rate is not None or self.probes):
-            return 0.002
-        return TICK
+        """How long select() may wait: until the next scheduled message, at most a tick."""
+        if not self.sending:
+            return TICK
+        due = [self.probe_due(p) for p in self.probes if p.probe is not None]
+        if self.rate:
+            due += [(p.seq + 1) / self.rate for p in self.senders]
+        if not due:
+            return TICK
+        return min(TICK, max(0.0, self.t_start + min(due) - time.monotonic()))
+
+    def probe_due(self, peer: Peer) -> float:
+        """Seconds after the start when ``peer``'s next probe is due (probes are staggered)."""
+        assert peer.probe is not None
+        return (peer.probe / len(self.probes) + peer.seq) / self.probe_rate
 
     def command(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
@@ -535,8 +556,7 @@ class Worker:
         for peer in self.probes:
             if peer.state != "ready" or peer.probe is None:
                 continue
-            offset = peer.probe / (len(self.probes) * self.probe_rate)
-            if int((elapsed - offset) * self.probe_rate) < peer.seq:
+            if elapsed < self.probe_due(peer):
                 continue
             peer.seq += 1
             stamp = time.monotonic_ns()
@@ -717,6 +737,7 @@ def run_load(cfg: LoadConfig, progress: Any = None) -> dict[str, Any]:
             fleet.gather("settled", cfg.settle_timeout)
             t_registered = time.monotonic() - t0
 
+            load_before = os.getloadavg()
             base = server.status()
             cpu_before = base.get("cpu_ticks", 0)
             fleet.send(("start", senders, probes))
@@ -769,10 +790,8 @@ def run_load(cfg: LoadConfig, progress: Any = None) -> dict[str, Any]:
             "drain_s": round(t_drained - t_stop, 3),
             "drained": drained,
             "delivered_at_stop": delivered_at_stop,
-            "server_cpu_percent": round(
-                100 * (cpu_at_stop - cpu_before) / os.sysconf("SC_CLK_TCK") / (t_stop - t_start),
-                1,
-            ),
+            "server_cpu_s": round((cpu_at_stop - cpu_before) / os.sysconf("SC_CLK_TCK"), 2),
+            "loadavg_before": [round(x, 2) for x in load_before],
             "server_rss_kb_after": server_after.get("rss_kb"),
         },
         stuck=stuck,
@@ -845,6 +864,8 @@ def _results(
     delivered = sum(r["delivered"] for r in users)
     send_s = extra["send_s"]
     gen_cpu = sum(stopped[i][3] for i in stopped)
+    at_stop = extra["delivered_at_stop"]
+    server_cpu = extra["server_cpu_s"]
     return {
         "server": str(cfg.server),
         "design": Path(cfg.server).stem,
@@ -873,7 +894,10 @@ def _results(
         "errors": {k: v for r in reports for k, v in r["errors"].items()},
         "server_rss_kb_max": max((p["rss_kb"] or 0 for p in timeline), default=None),
         "server_threads_max": max((p["threads"] or 0 for p in timeline), default=None),
+        "server_cpu_percent": round(100 * server_cpu / send_s, 1) if send_s else None,
+        "server_cpu_us_per_delivery": round(1e6 * server_cpu / at_stop, 2) if at_stop else None,
         "generator_cpu_percent": round(100 * gen_cpu / send_s, 1) if send_s else None,
+        "generator_cpu_us_per_delivery": round(1e6 * gen_cpu / at_stop, 2) if at_stop else None,
         "generator_cpu_percent_by_worker": [
             round(100 * stopped[i][3] / send_s, 1) if send_s else None for i in sorted(stopped)
         ],
@@ -933,16 +957,52 @@ def svg_panel(title: str, series: Series, x_label: str, y_label: str, top: int) 
     for tick in _ticks(x_max):
         x = left + width * tick / x_max
         out.append(f'<text x="{x:.1f}" y="{y0 + 16}" text-anchor="middle">{_fmt(tick)}</text>')
-    for n, (name, values) in enumerate(series.items()):
+    for n, values in enumerate(series.values()):
         color = PALETTE[n % len(PALETTE)]
         coords = " ".join(
             f"{left + width * x / x_max:.1f},{y0 - height * y / y_max:.1f}" for x, y in values
         )
         out.append(f'<polyline fill="none" stroke="{color}" stroke-width="2" points="{coords}"/>')
-        out.append(
-            f'<text x="{left + width + 8}" y="{top + 44 + 16 * n}" fill="{color}">{name}</text>'
-        )
-    return out
+    return out + _legend(list(series), left + width + 8, top + 44)
+
+
+def _legend(names: list[str], x: float, y: float) -> list[str]:
+    return [
+        f'<text x="{x}" y="{y + 16 * n}" fill="{PALETTE[n % len(PALETTE)]}">{name}</text>'
+        for n, name in enumerate(names)
+    ]
+
+
+def svg_bars(title: str, series: Series, x_label: str, y_label: str, top: int) -> list[str]:
+    """Grouped bars: one group per x value (category), one bar per series."""
+    left, width, height = 70, 560, 190
+    categories = sorted({x for values in series.values() for x, _ in values})
+    y_ticks = _ticks(max((y for v in series.values() for _, y in v), default=1.0) or 1.0)
+    y_max = y_ticks[-1] or 1.0
+    y0 = top + 30 + height
+    out = svg_panel(title, {}, x_label, y_label, top)[:5]
+    for tick in y_ticks:
+        y = y0 - height * tick / y_max
+        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{_fmt(tick)}</text>')
+    group = width / max(1, len(categories))
+    bar = group * 0.8 / max(1, len(series))
+    for c, category in enumerate(categories):
+        x_mid = left + group * (c + 0.5)
+        out.append(f'<text x="{x_mid:.1f}" y="{y0 + 16}" text-anchor="middle">{category:g}</text>')
+        for n, values in enumerate(series.values()):
+            value = dict(values).get(category, 0.0)
+            h = height * value / y_max
+            x = left + group * c + group * 0.1 + bar * n
+            color = PALETTE[n % len(PALETTE)]
+            out.append(
+                f'<rect x="{x:.1f}" y="{y0 - h:.1f}" width="{bar:.1f}" height="{h:.1f}" '
+                f'fill="{color}"/>'
+            )
+            out.append(
+                f'<text x="{x + bar / 2:.1f}" y="{y0 - h - 3:.1f}" text-anchor="middle" '
+                f'font-size="10">{_fmt(round(value, -2))}</text>'
+            )
+    return out + _legend(list(series), left + width + 8, top + 44)
 
 
 def svg_document(panels: list[list[str]], width: int = 780) -> str:
@@ -1009,6 +1069,11 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
             "CPU сервера / генератора, %",
             f"{results['server_cpu_percent']} / {results['generator_cpu_percent']}",
         ),
+        (
+            "CPU на доставку: сервер / генератор, мкс",
+            f"{results['server_cpu_us_per_delivery']} / {results['generator_cpu_us_per_delivery']}",
+        ),
+        ("загрузка машины (loadavg) до прогона", str(results["loadavg_before"][0])),
         ("отключены сервером", ", ".join(results["dropped"]) or "—"),
     ]
 

@@ -1,0 +1,447 @@
+"""``python -m harness bench``: the reference server against the naive design, with numbers.
+
+Three measurements, all with the load generator of :mod:`harness.load`:
+
+- **fan-out**: every design (``reference/server.py``, ``bench/naive_server.py`` and any
+  other ``bench/*_server.py``) at 100 and at 1000 receivers, one sender flat out plus the
+  latency probes; each cell is the median of ``--repeat`` runs, the designs interleaved so
+  that a busy moment of the machine hits them alike; the ratio reference/naive is printed.
+- **clients**: registered clients held at once by the reference, ramped up in steps until
+  ``--max-clients`` or a failure, with the server's RSS per client.
+- **slow reader**: 1000 receivers × 100 messages/s, p99 latency of the probes without and
+  with one user that never reads; that user must be dropped with leave reason ``overflow``.
+
+Results: a table on the terminal, ``bench/results/latest.json``, ``latest.md`` (a table for
+the docs) and ``latest.svg`` (bar chart of fan-out, latency over time of the slow-reader runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from harness import load
+from harness.kit import KIT_ROOT
+
+BENCH_DIR = KIT_ROOT / "bench"
+RESULTS_DIR = BENCH_DIR / "results"
+FANOUT_RECEIVERS = (100, 1000)
+SLOW_READER_PAD = 1000  # characters added to each text, so the stuck queue fills in seconds
+TARGETS = {"fanout_ratio": 3.0, "clients": 10_000, "slow_reader_p99_delta_ms": 10.0}
+
+
+def designs() -> dict[str, Path]:
+    """reference first, then naive, then every other ``bench/*_server.py``."""
+    found = {"reference": load.DEFAULT_SERVER}
+    for path in sorted(BENCH_DIR.glob("*_server.py"), key=lambda p: (p.stem != "naive_server", p)):
+        found[path.stem.removesuffix("_server")] = path
+    return found
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def _run(cfg: load.LoadConfig, label: str, quiet: bool) -> dict[str, Any]:
+    total = cfg.duration or 0.0
+    with load.progress_display(label, total, enabled=not quiet) as update:
+        return load.run_load(cfg, update)
+
+
+def bench_fanout(
+    paths: dict[str, Path], receivers: list[int], repeat: int, duration: float, quiet: bool
+) -> dict[str, Any]:
+    runs: dict[str, dict[str, list[dict[str, Any]]]] = {
+        name: {str(n): [] for n in receivers} for name in paths
+    }
+    for n in receivers:
+        for rep in range(repeat):
+            for name, path in paths.items():
+                cfg = load.LoadConfig(server=path, users=n, senders=1, duration=duration)
+                label = f"{name} × {n}, прогон {rep + 1}/{repeat}"
+                try:
+                    result = _run(cfg, label, quiet)
+                except load.LoadError as exc:
+                    _say(f"{label}: ошибка: {exc}")
+                    result = {"error": str(exc)}
+                result.pop("timeline", None)
+                runs[name][str(n)].append(result)
+                if "error" not in result:
+                    _say(
+                        f"{label}: {result['deliveries_per_s']:,} доставок/с, "
+                        f"потеряно {result['lost']}, p99 {result['latency_ms']['p99']} мс, "
+                        f"CPU сервера {result['server_cpu_us_per_delivery']} мкс/доставку"
+                    )
+    summary: dict[str, Any] = {}
+    for name in paths:
+        summary[name] = {}
+        for n in receivers:
+            good = [r for r in runs[name][str(n)] if "error" not in r]
+            summary[name][str(n)] = {
+                "deliveries_per_s": _median([r["deliveries_per_s"] for r in good]),
+                "server_cpu_us_per_delivery": _median(
+                    [r["server_cpu_us_per_delivery"] for r in good]
+                ),
+                "p99_ms": _median([r["latency_ms"]["p99"] for r in good]),
+                "lost": sum(r["lost"] for r in good),
+                "runs": len(good),
+                "errors": len(runs[name][str(n)]) - len(good),
+            }
+    ratios: dict[str, Any] = {}
+    if "naive" in summary:
+        for name in paths:
+            ratios[name] = {}
+            for n in receivers:
+                mine, naive = summary[name][str(n)], summary["naive"][str(n)]
+                ratios[name][str(n)] = {
+                    "throughput": _ratio(mine["deliveries_per_s"], naive["deliveries_per_s"]),
+                    "cpu_efficiency": _ratio(
+                        naive["server_cpu_us_per_delivery"], mine["server_cpu_us_per_delivery"]
+                    ),
+                }
+    return {
+        "receivers": receivers,
+        "repeat": repeat,
+        "duration_s": duration,
+        "senders": 1,
+        "summary": summary,
+        "ratio_to_naive": ratios,
+        "runs": runs,
+    }
+
+
+def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[str, Any]:
+    """Register clients in steps until ``target`` or a failure; RSS after each step."""
+    load.raise_fd_limit()
+    steps: list[dict[str, Any]] = []
+    reached = 0
+    failure = None
+    t0 = time.monotonic()
+    t_registered = 0.0
+    spec: dict[str, Any] = {"rate": None, "quota": None, "window": 16, "pad": 0}
+    with load.ServerProcess(path) as server:
+        spec["port"] = server.port
+        base = server.status()
+        with load.Fleet(2, spec, server) as fleet:
+            while reached < target:
+                count = min(step, target - reached)
+                names = [f"c{i}" for i in range(reached, reached + count)]
+                halves = load.split(names, 2)
+                left = timeout - (time.monotonic() - t0)
+                try:
+                    for i, part in enumerate(halves):
+                        fleet.send(("connect", part, []), only=[i])
+                    answers = fleet.gather("registered", max(1.0, left))
+                    ok = sum(a[1] for a in answers.values())
+                    failed = sum(a[3] for a in answers.values())
+                    if failed:
+                        reasons = [f for a in answers.values() for f in a[2]]
+                        failure = f"{failed} не зарегистрировались: {'; '.join(reasons[:3])}"
+                    reached = ok
+                    t_registered = time.monotonic() - t0
+                    fleet.send(("settle", reached))
+                    fleet.gather("settled", max(1.0, timeout - (time.monotonic() - t0)))
+                except load.LoadError as exc:
+                    failure = str(exc)
+                status = server.status()
+                steps.append(
+                    {
+                        "clients": reached,
+                        "rss_kb": status.get("rss_kb"),
+                        "threads": status.get("threads"),
+                        "server_cpu_s": round(
+                            status.get("cpu_ticks", 0) / os.sysconf("SC_CLK_TCK"), 1
+                        ),
+                        "registered_after_s": round(t_registered, 1),
+                        "settled_after_s": round(time.monotonic() - t0, 1),
+                    }
+                )
+                _say(
+                    f"клиентов {reached}: RSS {(status.get('rss_kb') or 0) // 1024} МиБ, "
+                    f"потоков {status.get('threads')}, {steps[-1]['settled_after_s']} с, "
+                    f"CPU сервера {steps[-1]['server_cpu_s']} с"
+                )
+                if failure:
+                    break
+            fleet.send(("finish", {}))
+            with contextlib.suppress(load.LoadError):  # the context manager ends them anyway
+                fleet.gather("final", 60)
+    last = steps[-1] if steps else {}
+    rss_per_client = None
+    if reached and last.get("rss_kb") and base.get("rss_kb"):
+        rss_per_client = round((last["rss_kb"] - base["rss_kb"]) / reached, 1)
+    return {
+        "target": target,
+        "reached": reached,
+        "failure": failure,
+        "rss_kb_idle": base.get("rss_kb"),
+        "rss_kb_per_client": rss_per_client,
+        "steps": steps,
+        "seconds": round(time.monotonic() - t0, 1),
+    }
+
+
+def bench_slow_reader(path: Path, duration: float, quiet: bool) -> dict[str, Any]:
+    runs = {}
+    for stuck in (0, 1):
+        cfg = load.LoadConfig(
+            server=path, users=1000, senders=1, rate=100.0, duration=duration, stuck=stuck
+        )
+        cfg.pad = SLOW_READER_PAD
+        label = f"медленный читатель: {stuck} не читает"
+        runs["with_stuck" if stuck else "without"] = _run(cfg, label, quiet)
+    without, with_stuck = runs["without"], runs["with_stuck"]
+    p99_without, p99_with = without["latency_ms"]["p99"], with_stuck["latency_ms"]["p99"]
+    return {
+        "receivers": 1000,
+        "rate": 100,
+        "pad": SLOW_READER_PAD,
+        "duration_s": duration,
+        "p99_ms_without": p99_without,
+        "p99_ms_with_stuck": p99_with,
+        "p99_delta_ms": _delta(p99_with, p99_without),
+        "stuck_dropped_overflow": with_stuck["stuck_dropped_overflow"],
+        "lost_without": without["lost"],
+        "lost_with_stuck": with_stuck["lost"],
+        "runs": runs,
+    }
+
+
+def _median(values: list[Any]) -> Any:
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a and b else None
+
+
+def _delta(a: float | None, b: float | None) -> float | None:
+    return round(a - b, 3) if a is not None and b is not None else None
+
+
+# --------------------------------------------------------------------------- reporting
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = [
+        f"Measured {results['date']} on {results['machine']['cpus']} CPUs "
+        f"(load average before: {results['machine']['loadavg']}).",
+        "",
+    ]
+    fan = results.get("fanout")
+    if fan:
+        receivers = fan["receivers"]
+        header = ["design"]
+        for n in receivers:
+            header += [
+                f"deliveries/s @{n}",
+                f"CPU µs/delivery @{n}",
+                f"p99 ms @{n}",
+                f"× naive @{n}",
+            ]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for name, cells in fan["summary"].items():
+            row = [name]
+            for n in receivers:
+                cell = cells[str(n)]
+                ratio = fan["ratio_to_naive"].get(name, {}).get(str(n), {}).get("throughput")
+                lost = f" (lost {cell['lost']})" if cell["lost"] else ""
+                row += [
+                    f"{_num(cell['deliveries_per_s'])}{lost}",
+                    str(cell["server_cpu_us_per_delivery"]),
+                    str(cell["p99_ms"]),
+                    f"{ratio}" if ratio is not None else "—",
+                ]
+            lines.append("| " + " | ".join(row) + " |")
+        lines += [
+            "",
+            f"One sender flat out, 3 latency probes at 10 msg/s; median of {fan['repeat']} "
+            f"runs of {fan['duration_s']:g} s.",
+            "",
+        ]
+    clients = results.get("clients")
+    if clients:
+        lines += [
+            f"Registered clients held by the reference: **{clients['reached']}** "
+            f"(target {clients['target']}); RSS {clients['rss_kb_per_client']} KiB per client; "
+            f"ramp took {clients['seconds']} s"
+            + (f"; stopped by: {clients['failure']}" if clients["failure"] else "")
+            + ".",
+            "",
+        ]
+    slow = results.get("slow_reader")
+    if slow:
+        lines += [
+            "Slow reader (1000 receivers × 100 msg/s, reference): p99 "
+            f"{slow['p99_ms_without']} ms without, {slow['p99_ms_with_stuck']} ms with one "
+            f"client that never reads (delta {slow['p99_delta_ms']} ms); the stuck client "
+            + (
+                "was dropped with reason `overflow`."
+                if slow["stuck_dropped_overflow"]
+                else "was **not** dropped with reason `overflow`."
+            ),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def _num(value: Any) -> str:
+    return "—" if value is None else f"{int(value):,}".replace(",", " ")
+
+
+def plot(results: dict[str, Any], path: Path) -> None:
+    panels = []
+    fan = results.get("fanout")
+    if fan:
+        series: load.Series = {}
+        for name, cells in fan["summary"].items():
+            series[name] = [
+                (float(n), float(cells[str(n)]["deliveries_per_s"] or 0)) for n in fan["receivers"]
+            ]
+        panels.append(
+            load.svg_bars("Доставок в секунду (медиана)", series, "получателей", "доставок/с", 0)
+        )
+    slow = results.get("slow_reader")
+    if slow:
+        runs = {
+            "все читают": slow["runs"]["without"],
+            "один не читает": slow["runs"]["with_stuck"],
+        }
+        latency = {name: load.timeline_series(r, "p99_ms") for name, r in runs.items()}
+        top = 260 * len(panels)
+        panels.append(
+            load.svg_panel("Медленный читатель: p99 задержки", latency, "время, с", "мс", top)
+        )
+    if panels:
+        path.write_text(load.svg_document(panels), encoding="utf-8")
+
+
+def print_summary(results: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    fan = results.get("fanout")
+    if fan:
+        table = Table(title="Рассылка: доставок в секунду (медиана)")
+        table.add_column("сервер")
+        for n in fan["receivers"]:
+            table.add_column(f"{n} получ.", justify="right")
+            table.add_column("мкс CPU", justify="right")
+            table.add_column("× naive", justify="right")
+        for name, cells in fan["summary"].items():
+            row = [name]
+            for n in fan["receivers"]:
+                cell = cells[str(n)]
+                ratio = fan["ratio_to_naive"].get(name, {}).get(str(n), {}).get("throughput")
+                lost = f" (потеряно {cell['lost']})" if cell["lost"] else ""
+                row += [
+                    _num(cell["deliveries_per_s"]) + lost,
+                    str(cell["server_cpu_us_per_delivery"]),
+                    str(ratio),
+                ]
+            table.add_row(*row)
+        console.print(table)
+    clients = results.get("clients")
+    if clients:
+        console.print(
+            f"Клиентов одновременно: {clients['reached']} из {clients['target']}, "
+            f"RSS на клиента {clients['rss_kb_per_client']} КиБ"
+            + (f" (остановлено: {clients['failure']})" if clients["failure"] else "")
+        )
+    slow = results.get("slow_reader")
+    if slow:
+        console.print(
+            f"Медленный читатель: p99 {slow['p99_ms_without']} → {slow['p99_ms_with_stuck']} мс "
+            f"(разница {slow['p99_delta_ms']} мс); отключён по overflow: "
+            f"{'да' if slow['stuck_dropped_overflow'] else 'НЕТ'}"
+        )
+
+
+def carry_over(results: dict[str, Any], previous_file: Path) -> None:
+    """Keep the sections of the previous results that this run skipped (each is dated)."""
+    for section in ("fanout", "slow_reader", "clients"):
+        if section in results:
+            results[section]["date"] = results["date"]
+    if not previous_file.exists():
+        return
+    with contextlib.suppress(ValueError, OSError):
+        previous = json.loads(previous_file.read_text(encoding="utf-8"))
+        for section in ("fanout", "slow_reader", "clients"):
+            if section not in results and section in previous:
+                results[section] = previous[section]
+                results[section].setdefault("date", previous.get("date"))
+
+
+def command(args: argparse.Namespace) -> int:
+    load.raise_fd_limit()
+    paths = designs()
+    if args.designs:
+        wanted = args.designs.split(",")
+        paths = {name: path for name, path in paths.items() if name in wanted}
+    receivers = [int(n) for n in args.receivers.split(",")]
+    results: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg": [round(x, 2) for x in os.getloadavg()],
+        },
+        "targets": TARGETS,
+    }
+    if not args.skip_fanout:
+        results["fanout"] = bench_fanout(paths, receivers, args.repeat, args.duration, args.quiet)
+    if not args.skip_slow_reader:
+        try:
+            results["slow_reader"] = bench_slow_reader(
+                load.DEFAULT_SERVER, args.slow_duration, args.quiet
+            )
+        except load.LoadError as exc:
+            _say(f"медленный читатель: ошибка: {exc}")
+    if not args.skip_clients:
+        results["clients"] = bench_clients(
+            load.DEFAULT_SERVER, args.max_clients, args.step, args.clients_timeout
+        )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    carry_over(results, out / "latest.json")
+    (out / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    (out / "latest.md").write_text(markdown(results) + "\n", encoding="utf-8")
+    plot(results, out / "latest.svg")
+    print_summary(results)
+    _say(f"Результаты: {out / 'latest.json'}, {out / 'latest.md'}, {out / 'latest.svg'}")
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add ``bench`` to the harness command line."""
+    parser = subparsers.add_parser(
+        "bench", help="сравнить эталонный сервер с наивным", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--designs", help="через запятую, например reference,naive (все)")
+    parser.add_argument("--receivers", default="100,1000", help="число получателей (100,1000)")
+    parser.add_argument("--repeat", type=int, default=3, help="прогонов на ячейку (3)")
+    parser.add_argument("--duration", type=float, default=5.0, help="секунд на прогон (5)")
+    parser.add_argument("--max-clients", type=int, default=10_000, help="цель по клиентам")
+    parser.add_argument("--step", type=int, default=1000, help="шаг наращивания клиентов")
+    parser.add_argument(
+        "--clients-timeout", type=float, default=900.0, help="предел на наращивание, с"
+    )
+    parser.add_argument(
+        "--slow-duration", type=float, default=20.0, help="секунд на прогон медленного читателя"
+    )
+    parser.add_argument("--skip-fanout", action="store_true")
+    parser.add_argument("--skip-clients", action="store_true")
+    parser.add_argument("--skip-slow-reader", action="store_true")
+    parser.add_argument("--out", default=str(RESULTS_DIR), help="куда писать результаты")
+    parser.add_argument("--quiet", action="store_true", help="без индикатора прогресса")
+    parser.set_defaults(func=command)
