@@ -20,12 +20,13 @@ import json
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from harness.kit import protocol
 from harness.probe import Probe
 from harness.process import ServerProcess
 from harness.scenario import Context, Fail, scenario
+from harness.scenarios.wiretap import Wiretap
 from harness.terminal import Terminal, TerminalTimeout
 
 WAIT = 3.0  # seconds the screen may take to show what it should
@@ -157,6 +158,15 @@ def at_prompt(term: Terminal) -> bool:
     """The cursor stands on a non-empty line that is not the name question (some prompt)."""
     line = term.cursor_line().strip()
     return bool(line) and not asks_name(term)
+
+
+def back_at_prompt(term: Terminal, row: int) -> None:
+    """Let the client finish with the line typed at ``row``: a prompt below it, or SETTLE.
+
+    A change of mode that arrives while a client is still printing the answer to a command
+    and has not yet drawn its next prompt is a race a person never produces by typing.
+    """
+    term.poll_until(lambda t: at_prompt(t) and t.row() > row, SETTLE)
 
 
 def register(ctx: Context, term: Terminal, name: str, watcher: Probe) -> None:
@@ -338,18 +348,36 @@ def client_tz(server_timestamp: str) -> str:
     return f"GRD{sign}{abs(shifted) // 60}:{abs(shifted) % 60:02d}"
 
 
-def anna_and_vera(ctx: Context) -> tuple[ServerProcess, Probe, Terminal]:
+class Chat(NamedTuple):
+    """What most client scenarios start with (see :func:`anna_and_vera`)."""
+
+    server: ServerProcess
+    anna: Probe
+    term: Terminal
+    tap: Wiretap
+
+
+def wiretap(ctx: Context, server: Any, name: str) -> Wiretap:
+    """A tap in front of ``server`` for one client; its traffic goes into the report."""
+    tap = Wiretap(server.host, server.port, transcript=ctx.transcript(f"сеть клиента {name}"))
+    ctx.add_cleanup(tap.close)
+    return tap
+
+
+def anna_and_vera(ctx: Context) -> Chat:
     """The reference server, the probe Анна, then the student's client registered as Вера.
 
-    The client's clock (TZ) is set CLIENT_TZ_SHIFT minutes off the server's, so a client
-    that shows its own time instead of the server's timestamp is seen.
+    The client talks to the server through a :class:`Wiretap`.  Its clock (TZ) is set
+    CLIENT_TZ_SHIFT minutes off the server's, so a client that shows its own time instead
+    of the server's timestamp is seen.
     """
     server = ctx.server("reference")
     anna = ctx.probe(server)
     welcome = anna.register("Анна")
-    term = start_client(ctx, server, "Вера", env={"TZ": client_tz(str(welcome["timestamp"]))})
+    tap = wiretap(ctx, server, "Вера")
+    term = start_client(ctx, tap, "Вера", env={"TZ": client_tz(str(welcome["timestamp"]))})
     register(ctx, term, "Вера", anna)
-    return server, anna, term
+    return Chat(server, anna, term, tap)
 
 
 # -- the scenarios ------------------------------------------------------------------------------
@@ -360,7 +388,7 @@ def client_register(ctx: Context) -> None:
     """Клиент спрашивает имя «Введите имя: » и переспрашивает, если имя занято."""
     server = ctx.server("reference")
     lena = ctx.probe(server, "Лена")
-    term = start_client(ctx, server, "Вера")
+    term = start_client(ctx, wiretap(ctx, server, "Вера"), "Вера")
 
     ctx.step(f"клиент спрашивает имя: «{CLIENT['name_prompt']}»")
     wait_screen(
@@ -391,7 +419,7 @@ def client_register(ctx: Context) -> None:
 def client_display(ctx: Context) -> None:
     """Клиент показывает каждое сообщение: время сервера, отправителя и текст;
     личные помечает «лично»."""
-    server, anna, term = anna_and_vera(ctx)
+    server, anna, term, tap = anna_and_vera(ctx)
 
     ctx.step("Кира входит: уведомление о входе со счётчиком онлайн")
     kira = ctx.probe(server, "Кира")
@@ -421,6 +449,17 @@ def client_display(ctx: Context) -> None:
     anna.send({"type": "private", "target_username": "Никто", "message": "123"})
     error = anna.expect("error", code="unknown_user")
     expect_shown(ctx, term, "error", error, "Покажите ошибку: «Ошибка: <текст из message>».")
+
+    ctx.step(
+        "сервер присылает ping: клиент сам отвечает pong и ничего не показывает",
+        'На {"type": "ping"} сразу отправьте {"type": "pong"}; на экран ничего не выводите.',
+    )
+    tap.inject({"type": "ping", "timestamp": error["timestamp"]})
+    tap.expect_sent(WAIT, type="pong")
+    caught_up(term, anna, "проверка связи 4242")
+    shown = term.find_line("ping")
+    if shown is not None:
+        raise Fail("ping не виден на экране", got=shown, screen=term.screen_text())
     check_clean(ctx, term)
 
 
@@ -462,7 +501,7 @@ def users_list(probe: Probe) -> dict[str, Any]:
 @terminal_scenario("client_prompt_mode")
 def client_prompt_mode(ctx: Context) -> None:
     """Приглашение ввода показывает режим: «общий» или «сессия с ИМЯ»."""
-    _server, anna, term = anna_and_vera(ctx)
+    _server, anna, term, _tap = anna_and_vera(ctx)
 
     ctx.step("в общем режиме строка ввода показывает «общий»")
     expect_prompt(
@@ -476,8 +515,10 @@ def client_prompt_mode(ctx: Context) -> None:
         "/session Анна, Анна соглашается: строка ввода показывает сессию с Анной",
         '/session ИМЯ отправляет {"type": "session_request", "target_username": ИМЯ}.',
     )
+    row = term.row()
     term.send_line("/session Анна")
     anna.expect("session_request", from_username="Вера", timeout=WAIT)
+    back_at_prompt(term, row)  # as a person would, Анна answers once the client is idle
     anna.send({"type": "session_response", "target_username": "Вера", "accepted": True})
     anna.expect("session_accepted")
     session = [fill(p, {"partner": "Анна"}) for p in SESSION]
@@ -507,12 +548,13 @@ def client_prompt_mode(ctx: Context) -> None:
 def client_commands(ctx: Context) -> None:
     """Команды /help, /users, /private ИМЯ ТЕКСТ работают;
     неизвестная команда — подсказка, а не сообщение в чат."""
-    server, anna, term = anna_and_vera(ctx)
+    server, anna, term, tap = anna_and_vera(ctx)
     boris = ctx.probe(server, "Борис")
     anna.expect("system", event="join", username="Борис")
 
     ctx.step("/help показывает все команды")
     row = term.row()
+    sent_before_help = tap.mark()
     term.send_line("/help")
     commands = DISPLAY["help"]["graded"]
     wait_screen(
@@ -538,6 +580,16 @@ def client_commands(ctx: Context) -> None:
 
     ctx.step("/users показывает пользователей в порядке входа")
     term.send_line("/users")
+    tap.expect_sent(WAIT, type="users")
+    extra = [m for m in tap.sent_since(sent_before_help)[:-1] if m.get("type") != "pong"]
+    if extra:
+        raise Fail(
+            "на /help и /абв клиент ничего не отправляет серверу",
+            got="\n".join(json.dumps(m, ensure_ascii=False) for m in extra),
+            hint="/help и подсказку на неизвестную команду клиент показывает сам, "
+            "без обращения к серверу.",
+            screen=term.screen_text(),
+        )
     expect_shown(
         ctx,
         term,
@@ -572,7 +624,7 @@ def client_commands(ctx: Context) -> None:
 def client_session(ctx: Context) -> None:
     """Клиент спрашивает y/n на запрос сессии; в сессии строки уходят собеседнику лично;
     /exit завершает сессию."""
-    server, anna, term = anna_and_vera(ctx)
+    server, anna, term, _tap = anna_and_vera(ctx)
     boris = ctx.probe(server, "Борис")
     anna.expect("system", event="join", username="Борис")
     request = {"type": "session_request", "target_username": "Вера"}
@@ -642,7 +694,7 @@ def client_session(ctx: Context) -> None:
 def client_typing(ctx: Context) -> None:
     """Входящее сообщение печатается над строкой ввода;
     набранный текст остаётся на месте и отправляется целиком."""
-    _server, anna, term = anna_and_vera(ctx)
+    _server, anna, term, _tap = anna_and_vera(ctx)
     half = "половина стро"
 
     ctx.step(f"набираем «{half}» без Enter")
@@ -696,7 +748,7 @@ def client_typing(ctx: Context) -> None:
 def client_quit(ctx: Context) -> None:
     """/quit завершает клиент с кодом 0; если сервер пропал,
     клиент сообщает об этом и завершается с ненулевым кодом."""
-    _server, _anna, term = anna_and_vera(ctx)
+    _server, _anna, term, _tap = anna_and_vera(ctx)
 
     ctx.step("/quit: клиент завершается с кодом 0")
     term.send_line("/quit")
@@ -706,7 +758,7 @@ def client_quit(ctx: Context) -> None:
     check_clean(ctx, term)
 
     ctx.step("сервер пропал: клиент сообщает об этом и завершается с ненулевым кодом")
-    server2, _, term2 = anna_and_vera(ctx)
+    server2, _, term2, _ = anna_and_vera(ctx)
     before = {line for line in term2.all_lines() if line.strip()}
     server2.kill()
     status = term2.wait_exit(WAIT)

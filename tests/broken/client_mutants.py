@@ -99,4 +99,20 @@ CLIENT_MUTANTS: list[dict[str, str]] = [
         "new": 'text = "Онлайн ({}): {}".format(len(names), ", ".join(sorted(names)))',
         "loses": "client_commands",
     },
+    {
+        "id": "client_no_pong",
+        "about": "the client never answers ping (the server would drop it as silent)",
+        "file": "client.py",
+        "old": 'self.sock.sendall(encode({"type": "pong"}))',
+        "new": "pass",
+        "loses": "client_display",
+    },
+    {
+        "id": "client_help_asks_the_server",
+        "about": "/help is also sent to the server as a message of its own type",
+        "file": "client.py",
+        "old": "        self.term.show(help_text())\n",
+        "new": '        self.send({"type": "help"})\n        self.term.show(help_text())\n',
+        "loses": "client_commands",
+    },
 ]
