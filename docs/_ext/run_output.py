@@ -18,7 +18,9 @@ runs the block with the same interpreter and shows the code and its output.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -81,7 +83,8 @@ class RunOutput(SphinxDirective):
                 f"`{shown}` завершилась с кодом {done.returncode}, а страница ждёт {expected}:\n"
                 + done.stdout[-3000:]
             )
-        text = f"$ {shown}\n{done.stdout.rstrip()}"
+        output = done.stdout.replace(f"{kit_root(self)}/", "").rstrip()  # paths as in the kit
+        text = f"$ {shown}\n{output}"
         block = nodes.literal_block(text, text, language="console")
         block["classes"].append("run-output")
         return [block]
@@ -134,24 +137,14 @@ class GradedBug(SphinxDirective):
         if len(lines) != 2 or not (lines[0].startswith("- ") and lines[1].startswith("+ ")):
             raise self.error("нужны ровно две строки: «- было» и «+ стало»")
         old, new = lines[0][2:].strip(), lines[1][2:].strip()
-        source = (root / "reference" / name).read_text(encoding="utf-8")
         self.env.note_dependency(str(root / "reference" / name))
-        hits = [line for line in source.splitlines() if line.strip() == old]
-        if len(hits) != 1:
-            raise self.error(f"строка «{old}» встречается в reference/{name} {len(hits)} раз")
-        indent = hits[0][: len(hits[0]) - len(hits[0].lstrip())]
-        broken = source.replace(hits[0], indent + new, 1)
         scenarios = self.options["scenarios"].split()
         with tempfile.TemporaryDirectory(prefix="broken-") as tmp:
             folder = Path(tmp) / "submission"
-            folder.mkdir()
-            for program in ("server.py", "client.py"):
-                text = (
-                    broken
-                    if program == name
-                    else (root / "reference" / program).read_text(encoding="utf-8")
-                )
-                (folder / program).write_text(text, encoding="utf-8")
+            try:
+                was = broken_copy(root, folder, name, old, new)
+            except ValueError as error:
+                raise self.error(str(error)) from None
             argv = [sys.executable, "-m", "harness", "grade", str(folder)]
             for scenario in scenarios:
                 argv += ["--scenario", scenario]
@@ -161,7 +154,7 @@ class GradedBug(SphinxDirective):
         shown = " ".join(
             ["python -m harness grade submission", *(f"--scenario {s}" for s in scenarios)]
         )
-        diff = f"--- reference/{name}\n+++ submission/{name}\n- {hits[0].strip()}\n+ {new}"
+        diff = f"--- reference/{name}\n+++ submission/{name}\n- {was}\n+ {new}"
         patch = nodes.literal_block(diff, diff, language="diff")
         out = f"$ {shown}\n{done.stdout.replace(str(folder), 'submission').rstrip()}"
         verdict = nodes.literal_block(out, out, language="console")
@@ -169,8 +162,146 @@ class GradedBug(SphinxDirective):
         return [patch, verdict]
 
 
+def broken_copy(root: Path, folder: Path, name: str, old: str, new: str) -> str:
+    """Copy both reference programs to ``folder`` with one line of ``name`` replaced.
+
+    ``old`` (indentation ignored) must occur exactly once; ``new`` keeps its indentation.
+    Returns the replaced line, stripped.
+    """
+    source = (root / "reference" / name).read_text(encoding="utf-8")
+    hits = [line for line in source.splitlines() if line.strip() == old]
+    if len(hits) != 1:
+        raise ValueError(f"строка «{old}» встречается в reference/{name} {len(hits)} раз")
+    indent = hits[0][: len(hits[0]) - len(hits[0].lstrip())]
+    folder.mkdir(parents=True)
+    for program in ("server.py", "client.py"):
+        text = (root / "reference" / program).read_text(encoding="utf-8")
+        if program == name:
+            text = text.replace(hits[0], indent + new, 1)
+        (folder / program).write_text(text, encoding="utf-8")
+    return hits[0].strip()
+
+
+class BatchDemo(SphinxDirective):
+    """Grade a tiny class (the reference and an echoing copy) with ``batch`` at build time."""
+
+    def run(self) -> list[nodes.Node]:
+        root = kit_root(self)
+        with tempfile.TemporaryDirectory(prefix="class-") as tmp:
+            base = Path(tmp)
+            broken_copy(root, base / "submissions" / "ivanova", "server.py", ECHO_OLD, ECHO_OLD)
+            broken_copy(root, base / "submissions" / "petrov", "server.py", ECHO_OLD, ECHO_NEW)
+            argv = [sys.executable, "-m", "harness", "batch", "submissions", "--jobs", "2"]
+            argv += ["--out", "grades", "--part", "2"]
+            done = run(argv, base, TIMEOUT)
+            if done.returncode != 0:
+                raise self.error(f"batch завершился с кодом {done.returncode}:\n{done.stdout}")
+            files = {
+                name: (base / "grades" / name).read_text(encoding="utf-8")
+                for name in ("grades.csv", "summary.md")
+            }
+        out = "$ python -m harness batch submissions --jobs 2 --out grades --part 2\n"
+        out += done.stdout.rstrip()
+        blocks: list[nodes.Node] = [nodes.literal_block(out, out, language="console")]
+        for name, text in files.items():
+            blocks.append(nodes.paragraph(text=f"grades/{name}:"))
+            lang = "text" if name.endswith(".csv") else "markdown"
+            blocks.append(nodes.literal_block(text, text.rstrip(), language=lang))
+        return blocks
+
+
+ECHO_OLD = "if receiver is not sender:"
+ECHO_NEW = "if True:  # ошибка: эхо отправителю"
+
+
+class ReportSamples(SphinxDirective):
+    """Grade the echoing copy with every report written; show each report as it is.
+
+    Long texts inside the reports are cut for the page (and say so); the HTML report is
+    published next to the page as ``sample-report.html``.
+    """
+
+    def run(self) -> list[nodes.Node]:
+        root = kit_root(self)
+        scenarios = ["server_starts", "server_register", "server_broadcast"]
+        with tempfile.TemporaryDirectory(prefix="reports-") as tmp:
+            base = Path(tmp)
+            broken_copy(root, base / "submission", "server.py", ECHO_OLD, ECHO_NEW)
+            argv = [sys.executable, "-m", "harness", "grade", "submission", "--quiet"]
+            argv += [a for s in scenarios for a in ("--scenario", s)]
+            argv += ["--json", "report.json", "--junit", "junit.xml"]
+            argv += ["--gradescope", "results.json", "--html", "report.html"]
+            done = run(argv, base, TIMEOUT)
+            if done.returncode != 0:
+                raise self.error(f"проверка завершилась с кодом {done.returncode}:\n{done.stdout}")
+            texts = {
+                name: (base / name).read_text(encoding="utf-8")
+                for name in ("results.json", "junit.xml", "report.json", "report.html")
+            }
+        self.env.kit_sample_report = texts["report.html"].replace(str(base) + "/", "")  # type: ignore[attr-defined]
+        shown = " ".join(
+            [
+                "python -m harness grade submission",
+                *(f"--scenario {s}" for s in scenarios),
+                "--json report.json --junit junit.xml --gradescope results.json --html report.html",
+            ]
+        )
+        out: list[nodes.Node] = [nodes.literal_block(shown, "$ " + shown, language="console")]
+        gradescope = cut_strings(json.loads(texts["results.json"]), 160)
+        report = cut_strings(json.loads(texts["report.json"]), 100)
+        for title, text, lang in (
+            (
+                "results.json (Gradescope):",
+                json.dumps(gradescope, ensure_ascii=False, indent=2),
+                "json",
+            ),
+            ("junit.xml:", cut_xml(texts["junit.xml"]), "xml"),
+            ("report.json:", json.dumps(report, ensure_ascii=False, indent=2), "json"),
+        ):
+            out.append(nodes.paragraph(text=title))
+            out.append(nodes.literal_block(text, text.replace(str(root) + "/", ""), language=lang))
+        return out
+
+
+CUT = " … [обрезано для показа]"
+
+
+def cut_strings(value: Any, limit: int) -> Any:
+    """The same JSON with long strings cut (the page shows the shape, not every byte)."""
+    if isinstance(value, str):
+        return value if len(value) <= limit else value[:limit] + CUT
+    if isinstance(value, list):
+        return [cut_strings(v, limit) for v in value]
+    if isinstance(value, dict):
+        return {k: cut_strings(v, limit) for k, v in value.items()}
+    return value
+
+
+def cut_xml(text: str, limit: int = 400) -> str:
+    """JUnit XML with each long element text cut."""
+
+    def cut(m: re.Match[str]) -> str:
+        body = m.group(2)
+        return m.group(1) + (body if len(body) <= limit else body[:limit] + CUT) + m.group(3)
+
+    return re.sub(
+        r"(<(?:failure|system-out)[^>]*>)(.*?)(</(?:failure|system-out)>)", cut, text, flags=re.S
+    )
+
+
+def publish_sample_report(app: Sphinx, exception: Exception | None) -> None:
+    html = getattr(app.env, "kit_sample_report", None)
+    if exception is None and html and app.builder.format == "html":
+        target = Path(app.outdir) / "instructor" / "sample-report.html"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_directive("run-output", RunOutput)
     app.add_directive("python-run", PythonRun)
     app.add_directive("graded-bug", GradedBug)
+    app.add_directive("batch-demo", BatchDemo)
+    app.add_directive("report-samples", ReportSamples)
+    app.connect("build-finished", publish_sample_report)
     return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}
