@@ -18,13 +18,14 @@ from harness.scenarios.client import (
     start_client,
     terminal_scenario,
     wait_screen,
+    wiretap,
 )
 from harness.terminal import Terminal
 
 
 def join(ctx: Context, server: object, name: str) -> Terminal:
     """A student client in a terminal, registered as ``name`` (its screen says so)."""
-    term = start_client(ctx, server, name)
+    term = start_client(ctx, wiretap(ctx, server, name), name)
     ctx.step(f"клиент {name} спрашивает имя, отвечаем «{name}»")
     wait_screen(
         term,
