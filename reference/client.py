@@ -38,6 +38,11 @@ SIGUSR1 to the main thread (``signal.pthread_kill``).  The handler runs in the
 main thread inside ``input()``; readline restores the terminal and ``input()``
 raises.  ``PromptChanged`` makes ``read_line()`` ask again with the new prompt,
 the typed text carried over; ``ServerGone`` ends the program with status 1.
+Three details make this safe: the handler blocks SIGUSR1 until ``read_line()``
+has caught its exception (``input()`` checks for signals once more while it
+unwinds); a signal that lands while readline is busy with a key is sent again
+every PROMPT_RETRY seconds until the new prompt is drawn; and keys echoed while
+no prompt is drawn are erased before the next line is printed.
 If the main thread has not ended GONE_GRACE seconds after a lost server (or
 cannot be interrupted at all: no ``pthread_kill`` on Windows), the receiver puts
 the terminal settings saved at start back and ends the process with
@@ -112,6 +117,7 @@ ANSWERS_NO = ("n", "no", "н", "нет")
 CONNECT_TIMEOUT = 10.0  # seconds to wait for the TCP connection
 DRAIN_TIMEOUT = 3.0  # seconds to wait for the marker answer before closing
 GONE_GRACE = 2.0  # seconds the main thread has to end after the server went away
+PROMPT_RETRY = 0.05  # seconds between wake-ups until the main thread shows a new prompt
 RECV_BYTES = 65536  # bytes asked from recv() at a time
 EXIT_OK = 0
 EXIT_SERVER_GONE = 1
@@ -290,6 +296,8 @@ class Terminal(object):
         self.reading = False  # readline waits for keys, the prompt drawn
         self.lost = False
         self._hook_holds_lock = False
+        self._restarting = False  # the prompt is drawn again after PromptChanged
+        self._woken = False  # _on_wake() raised PromptChanged, not yet caught
         self._saved_tty = _tty_settings(self.stdin) if self.interactive else None
         self._point = _readline_point() if self.redraw else None
         self._main = threading.current_thread().ident
@@ -337,11 +345,16 @@ class Terminal(object):
                 raise EOFError
             return line.rstrip("\r\n")
         while True:
+            if self.lost:  # reported while the prompt was being changed
+                raise ServerGone
             text, code = self.prompt_source()
             try:
                 return self._input(text, code)
             except PromptChanged:
-                continue
+                # readline keeps the typed line until it starts again: carry it over.
+                self.carry = readline.get_line_buffer()
+                self._woken = False
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, [self._wake_signal])
             except (EOFError, KeyboardInterrupt):
                 self.write("\n")  # leave the prompt line, so the shell starts clean
                 raise
@@ -350,6 +363,7 @@ class Terminal(object):
         self._prompt_drawing = text
         if not self._hooks:
             with self.lock:
+                self._clear_stray_keys()
                 self.shown = text
             self.reading = True
         try:
@@ -368,9 +382,16 @@ class Terminal(object):
     def _before_prompt(self):
         """readline startup hook (main thread): take the screen, restore typed text."""
         self._hook_holds_lock = self.lock.acquire()
+        self._clear_stray_keys()
         if self.carry:
             readline.insert_text(self.carry)
             self.carry = ""
+
+    def _clear_stray_keys(self):
+        """Before a prompt is drawn again: erase keys readline echoed meanwhile."""
+        if self._restarting:
+            self._restarting = False
+            self._write("\r\x1b[K")
 
     def _after_prompt(self):
         """readline pre-input hook: the prompt is on screen; let messages in."""
@@ -382,11 +403,17 @@ class Terminal(object):
 
     def _on_wake(self, signum, frame):
         """SIGUSR1 handler, runs in the main thread (see the module docstring)."""
+        if not (self.lost or (self.reading and self.redraw)):
+            return  # nothing to interrupt: the next input() shows the new prompt
+        # input() checks for signals once more while this exception unwinds; a
+        # handler run then would find an exception already set (SystemError).
+        # So no SIGUSR1 until read_line() has caught the exception.
+        signal.pthread_sigmask(signal.SIG_BLOCK, [signum])
+        self._woken = True
         if self.lost:
-            raise ServerGone()
-        if self.reading and self.redraw:
-            self.carry = readline.get_line_buffer()
-            raise PromptChanged()
+            raise ServerGone
+        self._restarting = True
+        raise PromptChanged
 
     # -- output (any thread)
 
@@ -404,24 +431,32 @@ class Terminal(object):
         final: the program is ending, so the prompt is not drawn again.
         """
         with self.lock:
-            if self.shown is None:
-                self._write(text + "\n")
-                return
-            prompt, code = self.prompt_source()
-            if not self.redraw:
-                # No way to redraw what was typed: print the prompt again below.
-                self._write("\n" + text + "\n" + ("" if final else prompt))
-                return
-            out = self._erase_input() + text + "\n"
-            if final or prompt != self.shown:
-                # The typed line is kept by readline; the main thread draws the
-                # new prompt with it (PromptChanged), or the program ends.
-                self.shown = None
-                self._write(out)
-                if not final:
-                    self.wake_main()
-                return
-            self._write(out + self._redraw_input(self._prompt_for_input(prompt, code)))
+            restart = self._show(text, final)
+        if restart:
+            self._ask_for_prompt()
+
+    def _show(self, text, final):
+        """show() with self.lock held; True if the main thread must redraw the prompt."""
+        if self.shown is None:
+            # While a new prompt is awaited, keys typed are echoed on this row
+            # (by readline, or by the terminal between two input() calls).
+            stray = "\r\x1b[K" if self.redraw and (self.reading or self._restarting) else ""
+            self._write(stray + text + "\n")
+            return False
+        prompt, code = self.prompt_source()
+        if not self.redraw:
+            # No way to redraw what was typed: print the prompt again below.
+            self._write("\n" + text + "\n" + ("" if final else prompt))
+            return False
+        out = self._erase_input() + text + "\n"
+        if final or prompt != self.shown:
+            # The typed line is kept by readline; the main thread draws the new
+            # prompt with it (PromptChanged), or the program ends.
+            self.shown = None
+            self._write(out)
+            return not final
+        self._write(out + self._redraw_input(self._prompt_for_input(prompt, code)))
+        return False
 
     def _typed(self):
         """The typed line split at the cursor: (before, after)."""
@@ -459,6 +494,19 @@ class Terminal(object):
             out += "\x1b[{}A".format(up) if up else ""
             out += "\r" + ("\x1b[{}C".format(cursor % columns) if cursor % columns else "")
         return out
+
+    def _ask_for_prompt(self):
+        """Wake the main thread to draw the new prompt; again until it has.
+
+        A signal that lands while readline is busy with a key (not waiting in
+        select()) or inside a hook is not seen at once, so it is sent again.
+        """
+        with self.lock:
+            waiting = self.reading and self.shown is None and not self._woken
+        if waiting and self.wake_main():
+            retry = threading.Timer(PROMPT_RETRY, self._ask_for_prompt)
+            retry.daemon = True
+            retry.start()
 
     def wake_main(self, lost=False):
         """Interrupt the main thread's input (receiver thread); False if impossible."""

@@ -263,3 +263,32 @@ def test_session_prompt_shows_the_partner_on_the_requesting_side(
     session_with(screen, peer, CAROL)
     screen.line("привет")
     peer.expect(type="private", target_username=CAROL, message="привет")
+
+
+def test_mode_flipping_while_typing_fast_loses_no_key_and_glues_no_line(
+    chat: tuple[Screen, Peer],
+) -> None:
+    screen, peer = chat
+    typed = ""
+    for i in range(30):
+        screen.type("абвгдежзий"[i % 10])
+        typed += "абвгдежзий"[i % 10]
+        if i % 2 == 0:
+            peer.send(type="session_accepted", from_username=ME, to_username=BOB, message=f"с{i}")
+        else:
+            peer.send(
+                type="session_ended",
+                from_username=BOB,
+                to_username=ME,
+                reason="exit",
+                message=f"к{i}",
+            )
+    screen.wait_prompt("[общий]> ", typed)
+    events = [
+        line for line in screen.lines() if line.startswith("[14:30:00] *** ") and "(" not in line
+    ]
+    expected = [f"[14:30:00] *** {'с' if i % 2 == 0 else 'к'}{i}" for i in range(30)]
+    assert events == expected, screen.text()
+    assert screen.text().count("]> ") == 1, screen.text()  # no prompt left behind
+    screen.type("\r")
+    peer.expect(type="message", message=typed)
