@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
+import sys
+from pathlib import Path
 
 import nox
+
+sys.path.insert(0, str(Path(__file__).parent))
+from harness.pythons import find_python  # standard library only
 
 nox.options.default_venv_backend = "venv"
 nox.options.sessions = ["tests", "lint", "typecheck", "compat", "docs"]
@@ -57,15 +61,10 @@ def compat(session: nox.Session) -> None:
         *STUDENT_CODE,
         *session.posargs,
     )
-    py36 = shutil.which("python3.6")
+    py36 = find_python("3.6")
+    files = [str(p) for d in STUDENT_CODE for p in sorted(Path(d).glob("*.py"))]
     if py36:
-        session.run(
-            py36,
-            "-m",
-            "py_compile",
-            *(f"{d}/{f}.py" for d in STUDENT_CODE for f in ("server", "client")),
-            external=True,
-        )
+        session.run(py36, "-m", "py_compile", *files, external=True)
     else:
         session.log("python3.6 not found: only the static vermin check ran")
 
