@@ -34,6 +34,7 @@ import os
 import select
 import signal
 import time
+import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Callable
@@ -202,17 +203,23 @@ class Terminal:
         name = name or os.path.basename(argv[-1])
         if not stdin_tty:
             argv = ["/bin/sh", "-c", 'exec "$@" </dev/null', "sh", *argv]
-        child = pexpect.spawn(
-            argv[0],
-            argv[1:],
-            cwd=cwd,
-            env=full_env,
-            echo=True,
-            encoding=None,
-            dimensions=(rows, columns),
-            preexec_fn=preexec_fn,
-            timeout=None,
-        )
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on forkpty() in a threaded process; the child only runs
+            # preexec_fn (setuid, setrlimit) and exec, which is safe.
+            warnings.filterwarnings(
+                "ignore", r"This process .* is multi-threaded", DeprecationWarning
+            )
+            child = pexpect.spawn(
+                argv[0],
+                argv[1:],
+                cwd=cwd,
+                env=full_env,
+                echo=True,
+                encoding=None,
+                dimensions=(rows, columns),
+                preexec_fn=preexec_fn,
+                timeout=None,
+            )
         term = cls(
             child,
             name=name,
