@@ -23,13 +23,16 @@ Shared state and who guards it:
 * ``ChatClient.state_lock`` guards the chat state both threads touch:
   ``username``, ``partner`` (the session partner or None), ``pending`` (session
   requests waiting for y/n, oldest first) and the drain counters.
+* ``ChatClient.registration`` (a queue) carries the answer to a name from the
+  receiver to the main thread: True for ``welcome``, False for an error.
 * ``ChatClient.send_lock`` makes each ``sendall`` of one line atomic: the main
   thread sends what the user types, the receiver sends ``pong``.
 * ``Terminal.lock`` guards the screen.  Everything printed goes through
   ``Terminal.show()``.  While ``input()`` waits, ``Terminal.shown`` holds the
-  prompt on screen; ``show()`` then erases the prompt line (``\\r\\x1b[K``, or
-  more rows if the typed text wraps), prints the message, and redraws the prompt
-  with ``readline.get_line_buffer()``, the cursor put back where it was.  The
+  prompt on screen; ``show()`` then erases the prompt line (``\\r\\x1b[J``,
+  after going up if the typed text wraps), prints the message, and redraws the
+  prompt with ``readline.get_line_buffer()``, the cursor put back where it was
+  (GNU readline's ``rl_point``, read with ctypes; else at the end).  The
   prompt is drawn while holding the lock: readline's startup hook takes it and
   its pre-input hook, run right after the prompt is drawn, releases it.
 
@@ -546,7 +549,7 @@ class ChatClient(object):
         self.closing = False  # we are closing: a closed socket is expected
         self.closed = threading.Event()  # set by close(): the main thread is ending
         self.gone = False  # the loss of the server was reported
-        self.users_asked = 0  # users requests sent
+        self.users_asked = 0  # users requests sent (main thread only)
         self.users_seen = 0  # users_list answers received
         self.drain_mark = None  # the users request whose answer means "all done"
         self.drained = threading.Event()
