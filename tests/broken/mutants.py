@@ -36,8 +36,9 @@ MUTANTS: list[Mutant] = [
         file="server.py",
         why="the broadcast loop forgets to skip the sender",
         old="""            if receiver is not sender:
-                receiver.outbox.send(data, batch)""",
-        new="""            receiver.outbox.send(data, batch)""",
+""",
+        new="""            if True:  # the sender gets it too
+""",
         loses=("server_broadcast",),
     ),
     Mutant(
@@ -56,8 +57,8 @@ MUTANTS: list[Mutant] = [
         id="server_no_leave_notice",
         file="server.py",
         why="a user who leaves is removed silently",
-        old="""            self._send_all(others, leave_line)""",
-        new="""            del leave_line  # nobody is told""",
+        old="""self._send_all(others, leave_line""",
+        new="""(lambda *_: None)(others, leave_line""",
         loses=(
             "server_join_leave",
             "server_disconnect",
@@ -137,16 +138,11 @@ MUTANTS: list[Mutant] = [
         id="server_blocking_send_under_lock",
         file="server.py",
         why="the broadcast does a blocking sendall() to each user while holding the lock",
-        old="""        with self.lock:
-            receivers = self.user_tuple
-        data = encode_line("message", from_username=sender.username, message=text)
-        batch = sender.batch
-        for receiver in receivers:
+        old="""        for receiver in receivers:
             if receiver is not sender:
                 receiver.outbox.send(data, batch)""",
-        new="""        data = encode_line("message", from_username=sender.username, message=text)
-        with self.lock:
-            for receiver in self.user_tuple:
+        new="""        with self.lock:  # held while sending: one slow reader blocks everyone
+            for receiver in receivers:
                 if receiver is not sender:
                     receiver.sock.setblocking(True)
                     receiver.sock.sendall(data)""",
