@@ -11,7 +11,10 @@ Layout (what each module is for):
 - ``scenario``  — ``@scenario``, ``Fail``, ``Context``: the API scenarios are written against.
 - ``runner``    — runs scenarios (dependencies, concurrency, timeouts, repeats) into a report.
 - ``report``    — scorecard, JSON, JUnit, Gradescope and HTML renderings of a report.
-- ``cli``       — ``python -m harness grade|batch|list`` and the other verbs' modules.
+- ``cli``       — ``python -m harness grade|list`` and the other verbs' modules.
+- ``batch``     — ``batch``: a class in parallel, gradebook CSV, class summary, resumable.
+- ``flake``     — ``flake``: the reference graded many times under CPU load, no failure allowed.
+- ``scenarios`` — the scenarios themselves (``server``, ``client``, ``end_to_end``).
 """
 
 __version__ = "0.1.0"

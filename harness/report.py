@@ -121,22 +121,24 @@ def fmt_points(value: float) -> str:
 
 
 def failure_lines(result: ScenarioResult, lang: str = "ru") -> list[tuple[str, str]]:
-    """(label, text) pairs explaining a non-passed result, in reading order."""
+    """(label, text) pairs explaining a non-passed result, in reading order.
+
+    A harness error shows only the last line of its traceback (the JSON and HTML reports
+    keep the whole traceback).
+    """
     w = WORDS[lang]
-    lines = []
-    for key, value in (
-        ("reason", result.reason),
+    reason = result.reason
+    if result.status == ERROR and reason:
+        reason = reason.strip().splitlines()[-1]
+    fields = (
+        ("reason", reason),
         ("step", result.step),
         ("expected", result.expected),
         ("got", result.got),
         ("hint", result.hint),
         ("screen", result.screen or ""),
-    ):
-        if value and not (result.status == ERROR and key == "reason" and lang != "debug"):
-            lines.append((w[key], value))
-    if result.status == ERROR and result.reason:
-        lines.insert(0, (w["reason"], result.reason.strip().splitlines()[-1]))
-    return lines
+    )
+    return [(w[key], value) for key, value in fields if value]
 
 
 # -- terminal ------------------------------------------------------------------------------
