@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import pexpect
 import pyte
+from wcwidth import wcswidth  # pyte's own measure of terminal columns
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENT = ROOT / "reference" / "client.py"
@@ -35,6 +36,7 @@ DISPLAY = PROTOCOL["client"]["display"]
 
 TIMEOUT = 10.0  # seconds any single wait may take
 ROWS, COLUMNS = 40, 160
+ME = "Алиса"  # the name the client under test registers
 TS = "2024-01-15T14:30:00"  # a server timestamp far from the local clock
 POLL = 0.05  # longest single read of the pty; predicates are re-checked this often
 
@@ -251,8 +253,6 @@ class Screen:
 
 
 def _width(text: str) -> int:
-    from wcwidth import wcswidth
-
     return max(0, wcswidth(text))
 
 

@@ -6,9 +6,7 @@ from collections.abc import Iterator
 from typing import Callable
 
 import pytest
-from client_fakes import FakeServer, Peer, Screen
-
-ME = "Алиса"
+from client_fakes import ME, FakeServer, Peer, Screen
 
 
 @pytest.fixture

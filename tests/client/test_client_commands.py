@@ -5,8 +5,7 @@ from __future__ import annotations
 import importlib.util
 
 import pytest
-from client_fakes import CLIENT, PROTOCOL, Peer, Screen
-from conftest import ME
+from client_fakes import CLIENT, ME, PROTOCOL, Peer, Screen
 
 BOB, CAROL = "Боб", "Carol"
 

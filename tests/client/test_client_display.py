@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from client_fakes import DISPLAY, Peer, Screen
-from conftest import ME
+from client_fakes import DISPLAY, ME, Peer, Screen, client_env
 
 BOB = "Боб"
 TEXT = "Привет, мир! Ёжик 😀 ок"
@@ -202,8 +201,6 @@ def test_garbage_from_the_server_is_a_plain_notice_not_a_traceback(
 
 
 def test_colours_only_on_a_terminal_without_no_color(spawn, server) -> None:  # type: ignore[no-untyped-def]
-    from client_fakes import client_env
-
     for no_color, coloured in (("1", False), (None, True)):
         screen, peer = spawn(env=client_env(NO_COLOR=no_color))
         screen.wait_prompt("Введите имя: ")

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from client_fakes import (
+    ME,
     PROTOCOL,
     SERVER,
     TIMEOUT,
@@ -24,7 +25,6 @@ from client_fakes import (
     client_env,
     piped_client,
 )
-from conftest import ME
 
 GONE = PROTOCOL["client"]["display"]["server_gone"]["reference"]
 
