@@ -154,6 +154,11 @@ def asks_name(term: Terminal) -> bool:
     return has_all(term.cursor_line(), [NAME_PROMPT])
 
 
+def asks_name_again(row: int) -> Callable[[Terminal], bool]:
+    """The name question on a line below ``row`` (where the last name was typed)."""
+    return lambda term: asks_name(term) and term.row() > row
+
+
 def at_prompt(term: Terminal) -> bool:
     """The cursor stands on a non-empty line that is not the name question (some prompt)."""
     line = term.cursor_line().strip()
@@ -398,16 +403,17 @@ def client_register(ctx: Context) -> None:
         "Сразу после подключения спросите имя: input('Введите имя: ').",
     )
 
-    ctx.step("имя «лена» уже занято (Лена вошла раньше): клиент снова спрашивает имя")
-    row = term.row()
-    term.send_line("лена")
-    wait_screen(
-        term,
-        lambda t: asks_name(t) and t.row() > row,
-        f"ошибка и снова вопрос «{CLIENT['name_prompt']}»",
-        "На ошибку username_taken (или username_invalid) покажите её текст и спросите "
-        'имя ещё раз: соединение остаётся открытым, отправьте новый {"username": ...}.',
-    )
+    for wrong, why in (("лена", "уже занято (Лена вошла раньше)"), ("два слова", "недопустимо")):
+        ctx.step(f"имя «{wrong}» {why}: клиент показывает ошибку и снова спрашивает имя")
+        row = term.row()
+        term.send_line(wrong)
+        wait_screen(
+            term,
+            asks_name_again(row),
+            f"ошибка и снова вопрос «{CLIENT['name_prompt']}»",
+            "На ошибку username_taken или username_invalid покажите её текст и спросите имя "
+            'ещё раз: соединение остаётся открытым, отправьте новый {"username": ...}.',
+        )
 
     ctx.step("со свободным именем «Вера» клиент входит в чат", REGISTER_HINT)
     term.send_line("Вера")
