@@ -34,7 +34,8 @@ from harness.kit import KIT_ROOT
 BENCH_DIR = KIT_ROOT / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 FANOUT_RECEIVERS = (100, 1000)
-SLOW_READER_PAD = 1000  # characters added to each text, so the stuck queue fills in seconds
+SLOW_READER_PAD = 100  # characters added to each text: a chat line of a realistic size
+SLOW_READER_FLOOD = 500.0  # private 4000-character messages/s to the stuck user
 TARGETS = {"fanout_ratio": 3.0, "clients": 10_000, "slow_reader_p99_delta_ms": 10.0}
 
 
@@ -189,21 +190,26 @@ def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[st
     }
 
 
-def bench_slow_reader(path: Path, duration: float, quiet: bool) -> dict[str, Any]:
+def bench_slow_reader(
+    path: Path, duration: float, quiet: bool, receivers: int = 1000, rate: float = 100.0
+) -> dict[str, Any]:
     runs = {}
     for stuck in (0, 1):
         cfg = load.LoadConfig(
-            server=path, users=1000, senders=1, rate=100.0, duration=duration, stuck=stuck
+            server=path, users=receivers, senders=1, rate=rate, duration=duration, stuck=stuck
         )
         cfg.pad = SLOW_READER_PAD
+        cfg.stuck_flood = SLOW_READER_FLOOD
         label = f"медленный читатель: {stuck} не читает"
         runs["with_stuck" if stuck else "without"] = _run(cfg, label, quiet)
     without, with_stuck = runs["without"], runs["with_stuck"]
     p99_without, p99_with = without["latency_ms"]["p99"], with_stuck["latency_ms"]["p99"]
     return {
-        "receivers": 1000,
-        "rate": 100,
+        "receivers": receivers,
+        "rate": rate,
         "pad": SLOW_READER_PAD,
+        "stuck_flood_per_s": SLOW_READER_FLOOD,
+        "stuck_dropped_after_s": with_stuck["stuck_dropped_after_s"],
         "duration_s": duration,
         "p99_ms_without": p99_without,
         "p99_ms_with_stuck": p99_with,
@@ -281,7 +287,7 @@ def markdown(results: dict[str, Any]) -> str:
     slow = results.get("slow_reader")
     if slow:
         lines += [
-            "Slow reader (1000 receivers × 100 msg/s, reference): p99 "
+            f"Slow reader ({slow['receivers']} receivers × {slow['rate']:g} msg/s, reference): p99 "
             f"{slow['p99_ms_without']} ms without, {slow['p99_ms_with_stuck']} ms with one "
             f"client that never reads (delta {slow['p99_delta_ms']} ms); the stuck client "
             + (
@@ -403,7 +409,7 @@ def command(args: argparse.Namespace) -> int:
     if not args.skip_slow_reader:
         try:
             results["slow_reader"] = bench_slow_reader(
-                load.DEFAULT_SERVER, args.slow_duration, args.quiet
+                load.DEFAULT_SERVER, args.slow_duration, args.quiet, args.slow_receivers
             )
         except load.LoadError as exc:
             _say(f"медленный читатель: ошибка: {exc}")
@@ -438,6 +444,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--slow-duration", type=float, default=20.0, help="секунд на прогон медленного читателя"
+    )
+    parser.add_argument(
+        "--slow-receivers", type=int, default=1000, help="получателей в тесте медленного читателя"
     )
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--skip-clients", action="store_true")

@@ -58,6 +58,8 @@ PROBE_TEXT = re.compile(rb'"P\d+:\d+:(\d+)')
 LEAVE_LINE = re.compile(rb'[^\n]*"leave"[^\n]*\n')
 ERROR_LINE = re.compile(rb'[^\n]*"error"[^\n]*\n')
 PONG = b'{"type": "pong"}\n'
+FLOODER = "flood0"  # the user who fills the queues of the users that never read
+FLOOD_TEXT_CHARS = 4000
 
 
 # --------------------------------------------------------------------------- the server child
@@ -220,6 +222,8 @@ class Worker:
         self.window = int(spec.get("window", 1000))
         self.pad = b"." * int(spec.get("pad", 0))
         self.probe_rate = float(spec.get("probe_rate", 10.0))
+        self.flood_rate = float(spec.get("flood_rate", 0.0))
+        self.flooder: Peer | None = None
         self.sel = selectors.DefaultSelector()
         self.peers: list[Peer] = []
         self.pending: deque[tuple[str, bool]] = deque()
@@ -234,6 +238,7 @@ class Worker:
         self.delivered = 0
         self.latencies: list[tuple[float, float]] = []
         self.leaves: dict[str, str] = {}
+        self.left_at: dict[str, float] = {}  # seconds after the start of sending
         self.errors: Counter[str] = Counter()
         self.dropped: list[str] = []
         self.waiting: tuple[str, Any] | None = None  # ("registered"|"settled"|"drained", arg)
@@ -269,6 +274,8 @@ class Worker:
                 self.pump_senders()
             if self.probes and self.sending:
                 self.pump_probes()
+            if self.flooder is not None and self.sending:
+                self.pump_flood(self.flooder)
             self.check_waiting()
             now = time.monotonic()
             if now >= self.next_stats:
@@ -282,6 +289,8 @@ class Worker:
         due = [self.probe_due(p) for p in self.probes if p.probe is not None]
         if self.rate:
             due += [(p.seq + 1) / self.rate for p in self.senders]
+        if self.flooder is not None:
+            due.append((self.flooder.seq + 1) / self.flood_rate)
         if not due:
             return TICK
         return min(TICK, max(0.0, self.t_start + min(due) - time.monotonic()))
@@ -325,6 +334,7 @@ class Worker:
             if name in by_name:
                 by_name[name].probe = pid
                 self.probes.append(by_name[name])
+        self.flooder = by_name.get(FLOODER) if self.flood_rate > 0 else None
         readers = [p for p in self.peers if p.state == "ready" and p.sender is None and not p.stuck]
         self.witness = readers[-1] if readers else None
         self.t_start = time.monotonic()
@@ -383,6 +393,7 @@ class Worker:
             "incomplete_receivers": incomplete,
             "dropped": self.dropped,
             "leaves": self.leaves,
+            "left_at": self.left_at,
             "errors": dict(self.errors),
             "cpu_s": cpu_seconds(),
         }
@@ -521,7 +532,10 @@ class Worker:
                 with contextlib.suppress(ValueError, AttributeError):
                     message = json.loads(line)
                     if message.get("event") == "leave":
-                        self.leaves.setdefault(str(message.get("username")), message.get("reason"))
+                        name = str(message.get("username"))
+                        if name not in self.leaves:
+                            self.leaves[name] = message.get("reason")
+                            self.left_at[name] = round(time.monotonic() - self.t_start, 3)
         if buf.find(b'"error"', start, cut) >= 0:
             for line in ERROR_LINE.findall(buf, start, cut):
                 with contextlib.suppress(ValueError, AttributeError):
@@ -566,6 +580,22 @@ class Worker:
                 stamp,
             )
             self.on_write(peer)
+
+    def pump_flood(self, peer: Peer) -> None:
+        """Private messages to the users that never read, until the server drops them."""
+        due = int((time.monotonic() - self.t_start) * self.flood_rate) - peer.seq
+        targets = [p.name for p in self.peers if p.stuck and p.name not in self.leaves]
+        if due <= 0 or peer.state != "ready" or not targets or len(peer.out) > RECV_BYTES:
+            return
+        peer.seq += due
+        text = b"F" * FLOOD_TEXT_CHARS
+        peer.out += b"".join(
+            b'{"type": "private", "target_username": "%s", "message": "%s"}\n'
+            % (name.encode(), text)
+            for name in targets
+            for _ in range(due)
+        )
+        self.on_write(peer)
 
 
 def cpu_seconds() -> float:
@@ -683,6 +713,7 @@ class LoadConfig:
     probes: int = 3
     probe_rate: float = 10.0
     stuck: int = 0
+    stuck_flood: float = 0.0
     pad: int = 0
     workers: int = 1
     server_args: list[str] = field(default_factory=list)
@@ -715,12 +746,14 @@ def run_load(cfg: LoadConfig, progress: Any = None) -> dict[str, Any]:
     senders = {name: i + 1 for i, name in enumerate(users[: cfg.senders])}
     probes = {f"probe{i}": i for i in range(cfg.probes)}
     stuck = [f"stuck{i}" for i in range(cfg.stuck)]
-    extra = list(probes) + stuck
+    flooders = [FLOODER] if stuck and cfg.stuck_flood > 0 else []
+    extra = list(probes) + flooders + stuck
     workers = max(1, cfg.workers)
     parts = split(users, workers)
     total_online = cfg.users + len(extra)
     spec = {"rate": per_sender_rate, "quota": quota, "window": window, "pad": cfg.pad}
     spec["probe_rate"] = cfg.probe_rate
+    spec["flood_rate"] = cfg.stuck_flood
     timeline: list[dict[str, Any]] = []
     with ServerProcess(cfg.server, cfg.server_args) as server:
         spec["port"] = server.port
@@ -728,7 +761,7 @@ def run_load(cfg: LoadConfig, progress: Any = None) -> dict[str, Any]:
             t0 = time.monotonic()
             for i, part in enumerate(parts):
                 fleet.send(("connect", part, []), only=[i])
-            fleet.send(("connect", list(probes), stuck), only=[workers])
+            fleet.send(("connect", list(probes) + flooders, stuck), only=[workers])
             registered = fleet.gather("registered", cfg.settle_timeout)
             failures = [f for answer in registered.values() for f in answer[2]]
             if sum(answer[3] for answer in registered.values()):
@@ -858,8 +891,10 @@ def _results(
     reports = [finals[i][1] for i in sorted(finals)]
     users, probe = reports[:-1], reports[-1]
     leaves: dict[str, str] = {}
+    left_at: dict[str, float] = {}
     for report in reports:
         leaves.update(report["leaves"])
+        left_at.update(report["left_at"])
     messages_sent = sum(sent.values())
     delivered = sum(r["delivered"] for r in users)
     send_s = extra["send_s"]
@@ -891,6 +926,7 @@ def _results(
         "dropped": [name for r in reports for name in r["dropped"]],
         "leaves": leaves,
         "stuck_dropped_overflow": bool(stuck) and all(leaves.get(n) == "overflow" for n in stuck),
+        "stuck_dropped_after_s": max((left_at.get(n, -1.0) for n in stuck), default=None),
         "errors": {k: v for r in reports for k, v in r["errors"].items()},
         "server_rss_kb_max": max((p["rss_kb"] or 0 for p in timeline), default=None),
         "server_threads_max": max((p["threads"] or 0 for p in timeline), default=None),
@@ -1134,6 +1170,7 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
         probes=args.probes,
         probe_rate=args.probe_rate,
         stuck=args.stuck,
+        stuck_flood=args.stuck_flood,
         pad=args.pad,
         workers=args.workers,
         server_args=list(args.server_arg),
@@ -1175,6 +1212,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--probes", type=int, default=3, help="клиентов-зондов задержки (P)")
     parser.add_argument("--probe-rate", type=float, default=10.0, help="сообщений/с от зонда")
     parser.add_argument("--stuck", type=int, default=0, help="клиентов, которые не читают")
+    parser.add_argument(
+        "--stuck-flood",
+        type=float,
+        default=0.0,
+        help="личных сообщений/с (по 4000 символов) каждому нечитающему: быстрее переполнить",
+    )
     parser.add_argument("--pad", type=int, default=0, help="добавить столько символов к тексту")
     parser.add_argument("--workers", type=int, default=1, help="процессов-генераторов")
     parser.add_argument(
