@@ -139,3 +139,29 @@ def test_wait_on_an_exited_program_ends_at_once(toy: Spawn) -> None:
     with pytest.raises(TerminalTimeout) as caught:
         term.wait_until(lambda t: t.find_line("никогда") is not None, 30, "слово «никогда»")
     assert caught.value.exited
+
+
+def test_lines_below_a_row_stay_found_after_scrolling(toy: Spawn) -> None:
+    term = toy("echo", rows=5)
+    term.wait_until(prompt_shown("Кто там? "), WAIT, "вопрос имени")
+    term.send_line("x")
+    term.wait_until(prompt_shown("toy> "), WAIT, "приглашение")
+    row = term.row()
+    for word in ("один", "два", "три", "четыре", "пять", "шесть"):
+        term.send_line(word)
+        term.wait_until(lambda t, w=word: t.find_line(f"эхо: {w}") is not None, WAIT, word)
+    below = term.lines_below(row)
+    assert below[0] == "эхо: один"
+    assert "toy> шесть" in below
+    assert len(term.screen.scrolled) > 0
+
+
+def test_transcript_shows_keys_and_control_characters_readably(toy: Spawn) -> None:
+    term = toy("cursor_query")
+    term.wait_until(prompt_shown("cq> "), WAIT, "приглашение cq>")
+    term.send_line("ok")
+    assert term.wait_exit(WAIT) == 0
+    text = term.transcript.text()
+    assert "keys| ok␍" in text
+    assert "tty| abc␛[6n" in text
+    assert "\x1b" not in text
