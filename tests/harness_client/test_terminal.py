@@ -33,6 +33,10 @@ def toy() -> Iterator[Spawn]:
         term.close()
 
 
+def shows(text: str) -> Callable[[Terminal], bool]:
+    return lambda t: t.find_line(text) is not None
+
+
 def prompt_shown(prompt: str) -> Callable[[Terminal], bool]:
     return lambda t: t.cursor_line() == prompt.rstrip()
 
@@ -149,7 +153,7 @@ def test_lines_below_a_row_stay_found_after_scrolling(toy: Spawn) -> None:
     row = term.row()
     for word in ("один", "два", "три", "четыре", "пять", "шесть"):
         term.send_line(word)
-        term.wait_until(lambda t, w=word: t.find_line(f"эхо: {w}") is not None, WAIT, word)
+        term.wait_until(shows(f"эхо: {word}"), WAIT, word)
     below = term.lines_below(row)
     assert below[0] == "эхо: один"
     assert "toy> шесть" in below

@@ -13,7 +13,7 @@ import socket
 import sys
 import threading
 
-state = {"me": None, "partner": None, "pending": []}
+state = {"me": None, "partner": None, "pending": []}  # type: dict
 screen_lock = threading.Lock()
 send_lock = threading.Lock()
 
