@@ -1,4 +1,4 @@
-"""The naive baseline server still speaks the protocol (it is slow, not wrong)."""
+"""The designs kept in bench/ for comparison still speak the protocol (slow, not wrong)."""
 
 from __future__ import annotations
 
@@ -40,14 +40,14 @@ class Line:
         self.sock.close()
 
 
-@pytest.fixture
-def naive_port():
-    with load.ServerProcess(BENCH_DIR / "naive_server.py") as server:
+@pytest.fixture(params=["naive_server.py", "writer_thread_server.py"])
+def bench_server_port(request):
+    with load.ServerProcess(BENCH_DIR / request.param) as server:
         yield server.port
 
 
-def test_naive_server_registers_users_and_refuses_a_taken_name(naive_port):
-    alice, other = Line(naive_port), Line(naive_port)
+def test_bench_server_registers_users_and_refuses_a_taken_name(bench_server_port):
+    alice, other = Line(bench_server_port), Line(bench_server_port)
     try:
         alice.send({"username": "Алиса"})
         welcome = alice.read()
@@ -59,8 +59,8 @@ def test_naive_server_registers_users_and_refuses_a_taken_name(naive_port):
         other.close()
 
 
-def test_naive_server_broadcast_reaches_the_others_but_not_the_sender(naive_port):
-    users = [Line(naive_port) for _ in range(3)]
+def test_bench_server_broadcast_reaches_the_others_but_not_the_sender(bench_server_port):
+    users = [Line(bench_server_port) for _ in range(3)]
     try:
         for n, user in enumerate(users):
             user.send({"username": f"user{n}"})
@@ -77,8 +77,8 @@ def test_naive_server_broadcast_reaches_the_others_but_not_the_sender(naive_port
             user.close()
 
 
-def test_naive_server_delivers_a_private_message(naive_port):
-    alice, bob = Line(naive_port), Line(naive_port)
+def test_bench_server_delivers_a_private_message(bench_server_port):
+    alice, bob = Line(bench_server_port), Line(bench_server_port)
     try:
         alice.send({"username": "alice"})
         alice.read_until("welcome")
