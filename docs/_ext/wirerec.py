@@ -21,9 +21,9 @@ Expectations name the message type and ``key=value`` filters (values are JSON
 when they parse as JSON, strings otherwise). Every line a client receives must
 be the one its next expectation names, so the recording is the complete,
 ordered exchange: a flow with an unexpected, missing or reordered line fails
-with the lines seen so far. At the end, every client still in the chat does a
-``users`` round trip that is checked but not recorded: a stray line queued
-behind the last step still fails the flow (PROTOCOL.md section 7).
+with the lines seen so far. At the end, every client still in the chat sends the
+others a private marker and asks for ``users`` (checked, not recorded): a stray
+line queued behind the last step still fails the flow (PROTOCOL.md section 7).
 
 Standard library only, no Sphinx: the docs build and the tests both use it.
 """
@@ -220,6 +220,7 @@ class Client:
         self.taken = 0
         self.changed = threading.Condition()
         self.registered = False
+        self.username = name  # the registered name, from the welcome
         self.closed = False
         if not silent:
             threading.Thread(target=self._read, name=f"reader-{name}", daemon=True).start()
@@ -374,6 +375,7 @@ class Flow:
             return
         if exp.type == "system" and exp.fields.get("event") == "welcome":
             client.registered = True
+            client.username = json.loads(line)["username"]
         if record:
             self.rec.events.append(Event("recv", exp.who, line, at=client.last_at))
 
@@ -458,16 +460,53 @@ class Flow:
             raise FlowError(f"неизвестный шаг {step.verb}")
 
     def check_quiet(self) -> None:
-        """Nothing unexpected is left: a users round trip per client still in the chat."""
+        """Nothing unexpected is left for any client still in the chat (not recorded).
+
+        Every live client asks for ``users`` and sends every other live client a private
+        marker. What a sender caused at a receiver arrives before that sender's marker
+        (PROTOCOL.md section 7), so each client must now get exactly its users_list and
+        one marker from each other client, in any order, and nothing else.
+        """
         live = [
             c
             for c in self.clients.values()
             if c.registered and not c.closed and c.name not in self.rec.silent
         ]
+        for sender in live:
+            for receiver in live:
+                if receiver is not sender:
+                    marker = {
+                        "type": "private",
+                        "target_username": receiver.username,
+                        "message": f"маркер от {sender.username}",
+                    }
+                    sender.sock.sendall(json.dumps(marker, ensure_ascii=False).encode() + b"\n")
+            sender.sock.sendall(b'{"type": "users"}\n')
         for client in live:
-            client.sock.sendall(b'{"type": "users"}\n')
-        for client in live:
-            self.expect(Expect(client.name, "users_list", {}), record=False)
+            wanted = [Expect(client.name, "users_list", {})] + [
+                Expect(
+                    client.name,
+                    "private",
+                    {"from_username": other.username, "message": f"маркер от {other.username}"},
+                )
+                for other in live
+                if other is not client
+            ]
+            while wanted:
+                try:
+                    line = client.next_line(time.monotonic() + WAIT)
+                except TimeoutError:
+                    raise self.fail(
+                        f"{client.name}: за {WAIT} с не пришло: {', '.join(map(str, wanted))}"
+                    ) from None
+                hit = next((w for w in wanted if w.matches(line)), None)
+                if hit is None:
+                    got = "EOF" if line is None else line.decode("utf-8", "replace")
+                    raise self.fail(
+                        f"{client.name}: после последнего шага пришла лишняя строка: {got}"
+                        f" (ожидались только users_list и маркеры)"
+                    )
+                wanted.remove(hit)
 
 
 def record(server_py: Path, args: list[str], script: str, ready_regex: str) -> Recording:

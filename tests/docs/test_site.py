@@ -7,6 +7,7 @@ produced HTML and CSS are inspected.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -122,3 +123,54 @@ def test_message_reference_marks_exactly_the_fatal_error_codes_as_fatal(site: Pa
         row = re.search(r"<tr[^>]*>\s*" + cell + ".*?</tr>", page, re.S)
         assert row, f"no table row for error code {code}"
         assert ("<strong>да</strong>" in row.group(0)) == spec["fatal"], code
+
+
+def test_every_flow_on_the_walkthrough_is_drawn_as_inline_svg_with_its_lines(site: Path) -> None:
+    source = (DOCS / "protocol" / "flows.md").read_text(encoding="utf-8")
+    page = (site / "protocol" / "flows.html").read_text(encoding="utf-8")
+    flows = source.count("```{wire-flow}")
+    assert flows >= 12
+    diagrams = re.findall(r'class="wire-diagram[^"]*">\s*<svg xmlns=', page)
+    assert len(diagrams) == flows
+    assert page.count('<table class="wire-lines">') == flows
+    assert "Запись ещё не сделана" not in page
+
+
+def test_flow_recordings_show_every_message_type_as_it_crossed_the_wire(site: Path) -> None:
+    page = html.unescape((site / "protocol" / "flows.html").read_text(encoding="utf-8"))
+    lines = re.findall(r"<code>(\{.*?\})</code>", page)
+    seen = set()
+    for line in lines:
+        try:
+            message = json.loads(line)
+        except ValueError:  # a line broken on purpose, or one cut for the page
+            continue
+        if not isinstance(message, dict):
+            continue
+        seen.add(message.get("type", "register"))
+        seen.add(message.get("code"))
+    client, server = set(PROTOCOL["client_messages"]), set(PROTOCOL["server_messages"])
+    assert client <= seen, client - seen
+    assert server <= seen, server - seen
+    fatal = {code for code, spec in PROTOCOL["error_codes"].items() if spec["fatal"]}
+    assert fatal - {"server_full"} <= seen
+
+
+def test_terminal_screens_are_real_renderings_of_the_reference_client(site: Path) -> None:
+    page = html.unescape((site / "student" / "index.html").read_text(encoding="utf-8"))
+    assert "Терминал Alice" in page and "Терминал Bob" in page
+    assert re.search(r"\[\d\d:\d\d:\d\d\] \[лично\] Alice: Это видит только Bob", page)
+    assert "[сессия с Bob]> Это видит только Bob" in page
+
+
+def test_sample_html_report_is_published_self_contained(site: Path) -> None:
+    report = (site / "instructor" / "sample-report.html").read_text(encoding="utf-8")
+    parser = ResourceLinks()
+    parser.feed(report)
+    assert not [url for url in parser.fetched if url], parser.fetched
+    assert "server_broadcast" in report or "Общее сообщение" in report
+
+
+def test_broken_copies_on_the_guides_really_lose_points(site: Path) -> None:
+    page = html.unescape((site / "student" / "bugs.html").read_text(encoding="utf-8"))
+    assert page.count("не пройден") >= 3
