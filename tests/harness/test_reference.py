@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from harness_helpers import HERE, REFERENCE, grade_dir
 
@@ -22,3 +24,21 @@ def test_a_differently_built_correct_server_gets_full_marks_too() -> None:
     report = grade_dir(HERE / "alt_server")
     failed = {r.id: (r.status, r.step, r.got) for r in report.results if r.status != "passed"}
     assert failed == {}
+
+
+def test_a_server_with_only_the_general_chat_keeps_every_point_it_earned(tmp_path: Path) -> None:
+    """A part-2-only server (no private messages, users list or sessions) loses exactly
+    the scenarios of those parts: no other scenario leans on them."""
+    code = (HERE / "alt_server" / "server.py").read_text(encoding="utf-8")
+    for feature in ("private", "users", "session_request", "session_response", "session_end"):
+        code = code.replace(f"def do_{feature}(", f"def unfinished_{feature}(")
+    (tmp_path / "server.py").write_text(code, encoding="utf-8")
+    report = grade_dir(tmp_path)
+    lost = {r.id for r in report.results if r.status != "passed"}
+    assert lost == {
+        "server_private",
+        "server_users_list",
+        "server_session_accept",
+        "server_session_reject",
+        "server_session_end",
+    }
