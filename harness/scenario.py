@@ -187,12 +187,19 @@ class Context:
         """Start any program under containment with a transcript; closed at cleanup."""
         return self._launch(Program, which, argv, name)
 
-    def _launch(self, cls: type[P], which: str, argv: list[str], name: str) -> P:
+    def _launch(
+        self,
+        cls: type[P],
+        which: str,
+        argv: list[str],
+        name: str,
+        env: dict[str, str] | None = None,
+    ) -> P:
         program = cls(
             argv,
             transcript=self.transcript(name),
             cwd=self.program_dir(which),
-            env=self.program_env(which),
+            env={**self.program_env(which), **(env or {})},
             preexec_fn=self.preexec_fn(which),
             output_cap=self.sandbox.limits.output_bytes,
             on_start=self.sandbox.track_group,
@@ -201,17 +208,23 @@ class Context:
         return program
 
     def server(
-        self, which: str = "student", *, ready_timeout: float = READY_TIMEOUT, **options: Any
+        self,
+        which: str = "student",
+        *,
+        ready_timeout: float = READY_TIMEOUT,
+        env: dict[str, str] | None = None,
+        **options: Any,
     ) -> ServerProcess:
         """Start a chat server on a free port and wait for its ready line.
 
         ``options`` become command-line options (``ping_interval=0.3`` →
         ``--ping-interval 0.3``); ``--host 127.0.0.1 --port 0`` are always given.
+        ``env`` adds environment variables (e.g. ``TZ``).
         """
         argv = self.program_argv(which, "server.py")
         argv += ["--host", "127.0.0.1", "--port", "0", *option_argv(options)]
         name = "сервер" if which == "student" else "эталонный сервер"
-        server = self._launch(ServerProcess, which, argv, name)
+        server = self._launch(ServerProcess, which, argv, name, env)
         match = server.wait_for_line(ready_line_regex(), ready_timeout)
         if match is None:
             code = server.returncode

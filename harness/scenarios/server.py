@@ -218,7 +218,8 @@ def server_duplicate_names(ctx: Context) -> None:
     """Имя, занятое без учёта регистра, и недопустимое имя получают ошибку; соединение остаётся
     открытым, можно попробовать снова.
     """
-    server, (alice,) = chat(ctx, "Alice")
+    server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    reply_marker(alice, bob, lambda m: False, "")  # Alice has read all that came before
     other = ctx.probe(server)
     for attempt, code in (
         ("Alice", "username_taken"),
@@ -262,7 +263,12 @@ def server_join_leave(ctx: Context) -> None:
     )
     ctx.step("Alice получает join Bob с online_users=2", hint=join_hint)
     alice.expect("system", event="join", username="Bob", online_users=2)
-    ctx.step("Carol входит: Alice и Bob получают join с online_users=3", hint=join_hint)
+    ctx.step(
+        "Carol входит, пока открыто ещё не зарегистрированное соединение: Alice и Bob получают "
+        "join с online_users=3",
+        hint=join_hint + " Считайте только зарегистрированных пользователей.",
+    )
+    ctx.probe(server)  # connected, never registers: not a user, not counted
     carol = ctx.probe(server, "Carol")
     for probe in (alice, bob):
         msg = probe.expect("system", event="join", username="Carol")
@@ -270,6 +276,14 @@ def server_join_leave(ctx: Context) -> None:
             raise Fail("online_users=3 в уведомлении о входе Carol", got=str(msg), hint=join_hint)
         if not names_user(msg, "Carol"):
             raise Fail("текст уведомления называет Carol", got=str(msg), hint=join_hint)
+    ctx.step(
+        "Carol не получает join о самой себе",
+        hint="Новый пользователь получает welcome; join — только остальные.",
+    )
+    reply_marker(
+        carol, alice, {"type": "system", "event": "join", "username": "Carol"},
+        "Carol не получает join о себе",
+    )  # fmt: skip
     leave_hint = (
         "Когда соединение закрывается, удалите пользователя из списка и сообщите остальным "
         '{"type": "system", "event": "leave", "username": ИМЯ, "reason": ..., '
@@ -336,7 +350,8 @@ def server_timestamps(ctx: Context) -> None:
     """Каждое сообщение сервера содержит timestamp — местное время в формате ISO 8601 до секунды
     ("2024-01-15T14:30:00").
     """
-    server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    # The server runs three hours east of UTC, so a UTC clock cannot pass for local time.
+    server, (alice, bob) = chat(ctx, "Alice", "Bob", env={"TZ": "MSK-3"})
     ctx.step("обмен сообщениями разных типов")
     ctx.probe(server, "Carol").close()
     alice.expect("system", event="join", username="Carol")
@@ -357,7 +372,7 @@ def server_timestamps(ctx: Context) -> None:
         hint='Добавляйте в КАЖДОЕ сообщение сервера "timestamp": '
         "datetime.now().isoformat(timespec='seconds').",
     )
-    now = dt.datetime.now()
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(hours=3)
     for probe in (alice, bob):
         for item in probe.received:
             if item.message is None:
@@ -375,7 +390,8 @@ def server_timestamps(ctx: Context) -> None:
                 raise Fail(
                     f"местное время, около {now.isoformat(timespec='seconds')}",
                     got=item.show(),
-                    hint="Используйте местное время сервера: datetime.now(), не utcnow().",
+                    hint="Используйте местное время сервера: datetime.now(), не utcnow() "
+                    "(сервер запущен с TZ=MSK-3, UTC+3).",
                 )
 
 
@@ -484,8 +500,10 @@ def server_users_list(ctx: Context) -> None:
     server, (zoe, adam, mia) = chat(ctx, "Zoe", "Adam", "Mia")
     hint = (
         'Ответьте {"type": "users_list", "users": [...]} — имена в порядке входа '
-        "(храните пользователей в dict или list в порядке регистрации, не сортируйте)."
+        "(храните пользователей в dict или list в порядке регистрации, не сортируйте); "
+        "незарегистрированные соединения в список не входят."
     )
+    ctx.probe(server)  # connected, never registers
     ctx.step("Adam запрашивает список: Zoe, Adam, Mia", hint=hint)
     adam.send({"type": "users"})
     users = adam.expect("users_list").get("users")
@@ -554,6 +572,14 @@ def server_session_accept(ctx: Context) -> None:
     reply_marker(
         bob, carol, {"type": "session_request"}, "Bob не получает запрос, пока он в сессии"
     )
+    for target, code in (("Carol", "self_target"), ("Nobody", "unknown_user")):
+        ctx.step(
+            f"Carol просит сессию у {target}: ошибка {code}",
+            hint="Сессию нельзя просить у себя (self_target) и у того, кого нет в сети "
+            "(unknown_user).",
+        )
+        carol.send({"type": "session_request", "target_username": target})
+        expect_error(carol, code, ctx.current_hint)
 
 
 @scenario("server_session_reject", depends=REGISTERED)
@@ -567,6 +593,12 @@ def server_session_reject(ctx: Context) -> None:
     ctx.step("Alice просит сессию у Bob")
     alice.send({"type": "session_request", "target_username": "Bob"})
     bob.expect("session_request", from_username="Alice")
+    ctx.step(
+        "повторный запрос Alice, пока Bob не ответил: ошибка busy",
+        hint="Если запрос Alice к Bob уже ждёт ответа, новый запрос — ошибка busy.",
+    )
+    alice.send({"type": "session_request", "target_username": "Bob"})
+    expect_error(alice, "busy", ctx.current_hint)
     ctx.step("Bob отказывает: оба получают session_rejected", hint=hint)
     bob.send({"type": "session_response", "target_username": "Alice", "accepted": False})
     for probe in (alice, bob):

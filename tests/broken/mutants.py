@@ -200,4 +200,30 @@ MUTANTS: list[Mutant] = [
         new="""        del goodbye""",
         loses=("server_shutdown",),
     ),
+    Mutant(
+        id="server_utc_timestamps",
+        file="server.py",
+        why="timestamps in UTC instead of the server's local time",
+        old="""    return datetime.now().strftime(""",
+        new="""    return datetime.utcnow().strftime(""",
+        loses=("server_timestamps",),
+    ),
+    Mutant(
+        id="server_counts_connections",
+        file="server.py",
+        why="online_users counts every connection, registered or not",
+        old="""                online = len(self.users)
+                handler.outbox.queue(""",
+        new="""                online = len(self.connections)
+                handler.outbox.queue(""",
+        loses=("server_join_leave",),
+    ),
+    Mutant(
+        id="server_join_sent_to_newcomer",
+        file="server.py",
+        why="the join notice goes to the new user too",
+        old="""                others = self.user_tuple[:-1]""",
+        new="""                others = self.user_tuple""",
+        loses=("server_join_leave",),
+    ),
 ]
