@@ -31,6 +31,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
+import re
 import select
 import signal
 import time
@@ -65,6 +66,10 @@ TERMINAL_ENV = {
     "PYTHONUNBUFFERED": "1",
     "PYTHONIOENCODING": "utf-8",
 }
+
+ESC_SPLIT = re.compile(r"(?=\x1b)")
+# An escape sequence up to its final byte (CSI), or ESC and one character.
+BAD_SEQUENCE = re.compile(r"\x1b(?:\[[^\x40-\x7e]*[\x40-\x7e]?|.)", re.DOTALL)
 
 # transcript stream names
 OUTPUT = "tty"
@@ -163,7 +168,7 @@ class Terminal:
         self.transcript = transcript or Transcript(name)
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self.screen = _Screen(columns, rows, self._answer_query, keep=SCROLLBACK)
-        self.stream = pyte.ByteStream(self.screen)
+        self.stream = pyte.Stream(self.screen)  # fed text decoded once in _feed
         self.output_bytes = 0
         self.overflowed = False
         self.eof = False
@@ -316,7 +321,23 @@ class Terminal:
             self.kill()
             self.eof = True
             return
-        self.stream.feed(data)
+        self._render(text)
+
+    def _render(self, text: str) -> None:
+        """Feed pyte one escape sequence at a time, surviving sequences that crash it.
+
+        pyte's parser dies on some malformed sequences (selectel/pyte#209: ValueError,
+        TypeError).  Cut before every ESC, a crash can only come from the sequence that
+        starts a piece: that sequence is dropped, a fresh parser takes the rest.
+        """
+        for piece in ESC_SPLIT.split(text):
+            try:
+                self.stream.feed(piece)
+            except Exception as exc:  # any crash of pyte's parser, see above
+                self.transcript.add(EVENT, f"эмулятор не разобрал {piece[:12]!r}: {exc!r}")
+                self.stream = pyte.Stream(self.screen)
+                with contextlib.suppress(Exception):  # a second crash: drop the piece
+                    self.stream.feed(BAD_SEQUENCE.sub("", piece, count=1))
 
     def wait_until(
         self,

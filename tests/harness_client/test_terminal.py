@@ -85,6 +85,14 @@ def test_utf8_written_byte_by_byte_renders_whole_characters(toy: Spawn) -> None:
     assert "\ufffd" not in "".join(term.all_lines())
 
 
+def test_random_garbage_does_not_break_the_screen(toy: Spawn) -> None:
+    term = toy("garbage")
+    term.wait_until(prompt_shown("после мусора> "), WAIT, "приглашение после мусора")
+    term.send_line("да")
+    assert term.wait_exit(WAIT) == 0
+    assert "не разобрал" in term.transcript.text()
+
+
 def test_flood_of_output_is_killed_at_the_cap(toy: Spawn) -> None:
     term = toy("flood", output_cap=200_000)
     status = term.wait_exit(WAIT)

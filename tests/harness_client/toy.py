@@ -38,6 +38,24 @@ def split_utf8() -> None:
     input("split> ")
 
 
+def garbage() -> None:
+    """Write random bytes (malformed escape sequences included), then a prompt."""
+    import random
+
+    rng = random.Random(209)
+    out = sys.stdout.buffer
+    for _ in range(40):
+        out.write(bytes(rng.randrange(256) for _ in range(2000)))
+        out.flush()
+    # Sequences pyte's parser dies on (selectel/pyte#209), each in a write of its own.
+    for crasher in ("\x1b[?5L", "\x1b[\u00b3m"):
+        out.write(crasher.encode())
+        out.flush()
+    out.write(b"\x1b[0m\x1bc")  # reset attributes and the terminal
+    out.flush()
+    input("после мусора> ")
+
+
 def flood() -> None:
     """Write without end."""
     chunk = "x" * 1000 + "\n"
