@@ -107,7 +107,7 @@ class PythonRun(SphinxDirective):
             )
         code = nodes.literal_block(source, source, language="python")
         out = nodes.literal_block(done.stdout, done.stdout.rstrip(), language="text")
-        out["classes"].append("run-output")
+        out["classes"] += ["run-output", "python-output"]
         caption = nodes.paragraph(text="Вывод при сборке этой страницы:")
         return [code, caption, out]
 

@@ -347,7 +347,8 @@ class Flow:
 
     def fail(self, why: str) -> FlowError:
         lines = [
-            f"  {e.who} {e.kind}: {e.data.decode('utf-8', 'replace')}" for e in self.rec.events
+            f"  {e.who} {e.kind}: {e.data.decode('utf-8', 'replace')[:300]}"
+            for e in self.rec.events
         ]
         return FlowError(
             why
@@ -397,7 +398,8 @@ class Flow:
             elif same.matches(line):
                 got_flood += 1
             else:
-                raise self.fail(f"{watcher.name}: неожиданная строка {line!r}")
+                got = "EOF" if line is None else line.decode("utf-8", "replace")[:300]
+                raise self.fail(f"{watcher.name}: неожиданная строка: {got}")
             self.rec.events.append(Event("recv", watcher.name, line or b"", at=watcher.last_at))
 
         while not awaited:
@@ -405,8 +407,12 @@ class Flow:
                 raise self.fail(f"после {sent} строк так и не пришло: {step.expect}")
             sender.sock.sendall(step.payload)
             sent += 1
-            while not awaited and watcher.pending():
-                take(time.monotonic() + WAIT)
+            # Pace the flood by the watcher: it must not fall behind and overflow itself.
+            while not awaited and got_flood < sent:
+                try:
+                    take(time.monotonic() + WAIT)
+                except TimeoutError:
+                    raise self.fail(f"{watcher.name}: получено {got_flood} из {sent}") from None
         self.rec.events.append(Event("send", step.who, step.payload, count=sent, at=started))
         # Every flooded line reaches the watcher, also those sent after the awaited one.
         while got_flood < sent:
