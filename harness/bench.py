@@ -172,8 +172,8 @@ def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[st
                 )
                 if failure:
                     break
-            fleet.send(("finish", {}))
-            with contextlib.suppress(load.LoadError):  # the context manager ends them anyway
+            with contextlib.suppress(load.LoadError, OSError):  # the context manager ends them
+                fleet.send(("finish", {}))
                 fleet.gather("final", 60)
     last = steps[-1] if steps else {}
     rss_per_client = None

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import json
 import math
 import os
@@ -55,8 +56,6 @@ FD_LIMIT_WANTED = 65536
 
 LOAD_TEXT = re.compile(rb'"L(\d+):')
 PROBE_TEXT = re.compile(rb'"P\d+:\d+:(\d+)')
-LEAVE_LINE = re.compile(rb'[^\n]*"leave"[^\n]*\n')
-ERROR_LINE = re.compile(rb'[^\n]*"error"[^\n]*\n')
 PONG = b'{"type": "pong"}\n'
 FLOODER = "flood0"  # the user who fills the queues of the users that never read
 FLOOD_TEXT_CHARS = 4000
@@ -527,19 +526,14 @@ class Worker:
         if buf.find(b'"ping"', start, cut) >= 0:
             peer.out += PONG
             self.update_mask(peer)
-        if buf.find(b'"leave"', start, cut) >= 0:
-            for line in LEAVE_LINE.findall(buf, start, cut):
-                with contextlib.suppress(ValueError, AttributeError):
-                    message = json.loads(line)
-                    if message.get("event") == "leave":
-                        name = str(message.get("username"))
-                        if name not in self.leaves:
-                            self.leaves[name] = message.get("reason")
-                            self.left_at[name] = round(time.monotonic() - self.t_start, 3)
-        if buf.find(b'"error"', start, cut) >= 0:
-            for line in ERROR_LINE.findall(buf, start, cut):
-                with contextlib.suppress(ValueError, AttributeError):
-                    self.errors[str(json.loads(line).get("code"))] += 1
+        for message in lines_with(b'"leave"', buf, start, cut):
+            if message.get("event") == "leave":
+                name = str(message.get("username"))
+                if name not in self.leaves:
+                    self.leaves[name] = str(message.get("reason"))
+                    self.left_at[name] = round(time.monotonic() - self.t_start, 3)
+        for message in lines_with(b'"error"', buf, start, cut):
+            self.errors[str(message.get("code"))] += 1
 
     # -- sending ------------------------------------------------------------------------------
 
@@ -598,6 +592,20 @@ class Worker:
         self.on_write(peer)
 
 
+def lines_with(word: bytes, buf: bytes, start: int, end: int) -> Iterator[dict[str, Any]]:
+    """The JSON objects on the lines of ``buf[start:end]`` that contain ``word`` (rare)."""
+    pos = buf.find(word, start, end)
+    while pos >= 0:
+        line_start = buf.rfind(b"\n", start, pos) + 1 or start
+        line_end = buf.find(b"\n", pos, end)
+        line_end = end if line_end < 0 else line_end
+        with contextlib.suppress(ValueError):
+            message = json.loads(buf[line_start:line_end])
+            if isinstance(message, dict):
+                yield message
+        pos = buf.find(word, line_end, end)
+
+
 def cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -606,6 +614,7 @@ def cpu_seconds() -> float:
 def worker_main(fd: int) -> None:
     """Entry point of a worker process: commands come over the socket ``fd``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process decides when to stop
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID` shows where a worker is
     raise_fd_limit()
     conn = Connection(fd)
     spec = conn.recv()
