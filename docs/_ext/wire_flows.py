@@ -158,7 +158,7 @@ def layout_server_left(clients: list[str], rows: list[Row]) -> tuple[list[str], 
     """Server, then clients at a fixed gap; labels start at the server and may cross lifelines."""
     names = [SERVER, *clients]
     notes = [
-        len(note_text(r.first)) * CHAR_W / 2 + 16
+        (len(note_text(r.first)) + 4) * CHAR_W / 2 + 16
         for r in rows
         if r.first.kind in ("signal", "exit")
     ]
@@ -173,7 +173,7 @@ def svg_width(names: list[str], x: dict[str, float], rows: list[Row]) -> float:
     width = x[last] + box_width(last) / 2 + 8
     for number, row in enumerate(rows, 1):
         if row.first.kind in ("signal", "exit"):
-            width = max(width, x[SERVER] + len(note_text(row.first)) * CHAR_W / 2 + 20)
+            width = max(width, x[SERVER] + (len(note_text(row.first)) + 4) * CHAR_W / 2 + 20)
         else:
             left = min(x[row.first.who], x[SERVER])
             width = max(width, left + len(arrow_label(number, row)) * CHAR_W + 30)
@@ -230,7 +230,7 @@ def render_svg(title: str, clients: list[str], silent: set[str], events: list[Ev
         y = TOP + number * ROW_H
         event = row.first
         if event.kind in ("signal", "exit"):
-            text = note_text(event)
+            text = f"{number}. {note_text(event)}"
             w = len(text) * CHAR_W + 16
             out.append(
                 f'<g class="note"><rect x="{x[SERVER] - w / 2:.0f}" y="{y - 17}" width="{w:.0f}" '
