@@ -57,8 +57,10 @@ MUTANTS: list[Mutant] = [
         id="server_no_leave_notice",
         file="server.py",
         why="a user who leaves is removed silently",
-        old="""self._send_all(others, leave_line""",
-        new="""(lambda *_: None)(others, leave_line""",
+        old="""                others = self.user_tuple
+""",
+        new="""                others = ()  # nobody is told
+""",
         loses=(
             "server_join_leave",
             "server_disconnect",
