@@ -126,14 +126,20 @@ def join_hints(step_hint: str, fail_hint: str) -> str:
     return step_hint or fail_hint
 
 
+def missing_files(entry: RubricEntry, submission: Path) -> str:
+    """Why the submission cannot be graded on ``entry`` ("нет файла …"), or ""."""
+    missing = [name for name in entry.needs if not (submission / name).is_file()]
+    return "нет файла " + ", ".join(missing) if missing else ""
+
+
 def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) -> ScenarioResult:
     """Run one scenario once in a fresh sandbox."""
     sc: Scenario | None = SCENARIOS.get(entry.id)
     if sc is None:
         return _result(entry, ERROR, reason=f"сценарий {entry.id} не найден в harness")
-    missing = [name for name in entry.needs if not (submission / name).is_file()]
+    missing = missing_files(entry, submission)
     if missing:
-        return _result(entry, SKIPPED, reason="нет файла " + ", ".join(missing))
+        return _result(entry, SKIPPED, reason=missing)
     sandbox = Sandbox(limits)
     start = time.monotonic()
     outcome: dict[str, Any] = {}
@@ -227,7 +233,10 @@ def run_all(
                     pending.remove(entry)
                     progressed = True
                     failed = [d for d in deps if done[d].status != PASSED]
-                    if failed:
+                    missing = missing_files(entry, submission)
+                    if missing:  # says more than "a dependency did not pass"
+                        finish(_result(entry, SKIPPED, reason=missing))
+                    elif failed:
                         names = ", ".join(f"«{chosen[d].title}»" for d in failed)
                         finish(_result(entry, SKIPPED, reason=f"не пройден сценарий {names}"))
                     else:
