@@ -25,6 +25,7 @@ import contextlib
 import faulthandler
 import json
 import math
+import operator
 import os
 import re
 import resource
@@ -53,8 +54,9 @@ IN_FLIGHT_DELIVERIES = 200_000  # flat-out senders: messages in flight x receive
 SENDER_BATCH = 256  # messages written per wake-up of a flat-out sender
 READ_PERIOD = 0.005  # user workers read all their sockets at most this often
 FD_LIMIT_WANTED = 65536
+DRAIN_MAX = 300.0  # seconds the queues may take to drain after sending stopped
 
-LOAD_TEXT = re.compile(rb'"L(\d+):')
+LOAD_TEXT = re.compile(rb'"L(\d+):(\d+)')
 PROBE_TEXT = re.compile(rb'"P\d+:\d+:(\d+)')
 PONG = b'{"type": "pong"}\n'
 FLOODER = "flood0"  # the user who fills the queues of the users that never read
@@ -181,6 +183,7 @@ class Peer:
     __slots__ = (
         "counts",
         "joins",
+        "last",
         "mask",
         "name",
         "online_at_welcome",
@@ -202,6 +205,7 @@ class Peer:
         self.tail = b""
         self.out = bytearray()
         self.counts: Counter[bytes] = Counter()  # sender id -> messages received from it
+        self.last: dict[bytes, bytes] = {}  # sender id -> the last sequence number received
         self.joins = 0
         self.online_at_welcome = 0
         self.sender: int | None = None  # load sender id
@@ -222,6 +226,7 @@ class Worker:
         self.pad = b"." * int(spec.get("pad", 0))
         self.probe_rate = float(spec.get("probe_rate", 10.0))
         self.flood_rate = float(spec.get("flood_rate", 0.0))
+        self.read_period = float(spec.get("read_period", READ_PERIOD))
         self.flooder: Peer | None = None
         self.sel = selectors.DefaultSelector()
         self.peers: list[Peer] = []
@@ -254,7 +259,7 @@ class Worker:
                 # Reading each socket as soon as one line arrives costs a recv() per line;
                 # a short pause lets lines pile up, so one recv() takes many. Latency is
                 # measured in the probe worker, which never pauses.
-                pause = last_round + READ_PERIOD - time.monotonic()
+                pause = last_round + self.read_period - time.monotonic()
                 if pause > 0:
                     time.sleep(pause)
                 last_round = time.monotonic()
@@ -369,7 +374,10 @@ class Worker:
         self.latencies = []
 
     def final_report(self, sent: dict[str, int]) -> dict[str, Any]:
-        lost = duplicated = incomplete = 0
+        """Per receiver and sender: a gap before the last message received is lost (the
+        server keeps each sender's order); what is missing after it was still on its way
+        when the run ended, unless the server dropped that receiver."""
+        lost = duplicated = incomplete = undelivered = 0
         receivers = 0
         for p in self.peers:
             if p.stuck or p.probe is not None or p.state not in ("ready", "closed"):
@@ -379,15 +387,21 @@ class Worker:
             for sid, count in sent.items():
                 if sid == str(p.sender):
                     continue
-                missing = count - p.counts[sid.encode()]
-                missing_here += max(0, missing)
-                duplicated += max(0, -missing)
+                got = p.counts[sid.encode()]
+                last = int(p.last.get(sid.encode(), 0))
+                missing_here += max(0, last - got)
+                duplicated += max(0, got - last)
+                if p.state == "closed":
+                    missing_here += count - last
+                else:
+                    undelivered += count - last
             lost += missing_here
             incomplete += missing_here > 0
         return {
             "receivers": receivers,
             "delivered": self.delivered,
             "lost": lost,
+            "undelivered": undelivered,
             "duplicated": duplicated,
             "incomplete_receivers": incomplete,
             "dropped": self.dropped,
@@ -516,7 +530,8 @@ class Worker:
     def count(self, peer: Peer, buf: bytes, start: int, cut: int) -> None:
         found = LOAD_TEXT.findall(buf, start, cut)
         if found:
-            peer.counts.update(found)
+            peer.counts.update(map(operator.itemgetter(0), found))
+            peer.last.update(found)
             self.delivered += len(found)
         if self.probes:
             now = time.monotonic_ns()
@@ -655,22 +670,40 @@ class Fleet:
                 conn.send(message)
 
     def gather(
-        self, kind: str, timeout: float, idle: Any = None, only: Sequence[int] | None = None
+        self,
+        kind: str,
+        timeout: float,
+        idle: Any = None,
+        only: Sequence[int] | None = None,
+        stall: float | None = None,
     ) -> dict[int, tuple[Any, ...]]:
-        """Wait for one ``kind`` answer from each worker (statistics are kept on the way)."""
+        """Wait for one ``kind`` answer from each worker (statistics are kept on the way).
+
+        Gives up after ``timeout`` seconds, or after ``stall`` seconds in which the workers
+        received nothing new.
+        """
         wanted = set(range(len(self.conns)) if only is None else only)
         answers: dict[int, tuple[Any, ...]] = {}
         deadline = time.monotonic() + timeout
+        progress = (self.delivered(), time.monotonic())
         while wanted - answers.keys():
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LoadError(f"рабочие процессы не ответили «{kind}» за {timeout:g} с")
+            if stall is not None:
+                if self.delivered() != progress[0]:
+                    progress = (self.delivered(), time.monotonic())
+                elif time.monotonic() - progress[1] > stall:
+                    raise LoadError(f"«{kind}»: {stall:g} с ничего не доставлено")
             if not self.server.alive():
                 raise LoadError(f"сервер завершился; журнал: {self.server.log_tail()}")
             self.poll(min(left, TICK), kind, answers)
             if idle is not None:
                 idle()
         return answers
+
+    def delivered(self) -> int:
+        return sum(s[1] for s in self.stats)
 
     def poll(self, timeout: float, kind: str = "", answers: dict[int, Any] | None = None) -> None:
         open_conns = [c for i, c in enumerate(self.conns) if i not in self.finished]
@@ -727,7 +760,7 @@ class LoadConfig:
     workers: int = 1
     server_args: list[str] = field(default_factory=list)
     settle_timeout: float = 120.0
-    drain_timeout: float = 15.0
+    drain_timeout: float = 10.0  # give up draining after this long without progress
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
@@ -809,7 +842,9 @@ def run_load(cfg: LoadConfig, progress: Any = None) -> dict[str, Any]:
             fleet.send(("drain", sent), only=range(workers))
             drained = True
             try:
-                fleet.gather("drained", cfg.drain_timeout, sampler.sample, only=range(workers))
+                fleet.gather(
+                    "drained", DRAIN_MAX, sampler.sample, range(workers), stall=cfg.drain_timeout
+                )
             except LoadError:
                 drained = False
             t_drained = time.monotonic()
@@ -923,6 +958,7 @@ def _results(
         "expected_deliveries": messages_sent * (cfg.users - 1),
         "deliveries": delivered,
         "lost": sum(r["lost"] for r in users),
+        "undelivered_at_end": sum(r["undelivered"] for r in users),
         "duplicated": sum(r["duplicated"] for r in users),
         "incomplete_receivers": sum(r["incomplete_receivers"] for r in users),
         "deliveries_per_s": round(extra["delivered_at_stop"] / send_s) if send_s else 0,
@@ -1107,6 +1143,7 @@ def summary_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
         ("доставок (ожидалось)", f"{results['deliveries']} ({results['expected_deliveries']})"),
         ("доставок/с", f"{results['deliveries_per_s']:,}".replace(",", " ")),
         ("потеряно", str(results["lost"])),
+        ("не дошло к концу прогона", str(results["undelivered_at_end"])),
         ("задержка p50 / p99 / max, мс", f"{lat['p50']} / {lat['p99']} / {lat['max']}"),
         ("RSS сервера max, МиБ", f"{(results['server_rss_kb_max'] or 0) / 1024:.1f}"),
         ("потоков сервера max", str(results["server_threads_max"])),
