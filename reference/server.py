@@ -37,6 +37,13 @@ stays in the outbox and the Flusher sends it later. If an outbox grows past
 --sendq-bytes, that client is dropped (leave reason "overflow"). So a client that stops
 reading costs the others nothing: nobody ever waits for it.
 
+System calls, not Python, are the cost of a fan-out, so two kinds of sends are batched.
+Broadcasts: while a reader thread still has complete lines buffered, its broadcasts are
+only queued; once it has handled them all it pushes each receiver's queue in one call
+(ClientHandler.flush_batch). Join/leave announcements: queued with send_later() and
+pushed by the Flusher, so a burst of joins costs each client one call per Flusher round.
+Bytes for one client always leave in the order they were queued, whoever pushes them.
+
     reader thread of Alice                                     clients
     ----------------------                                     -------
     line -> do_message()
@@ -159,17 +166,21 @@ class LineReader(object):
         self._buffer = bytearray()
         self._scanned = 0  # bytes of _buffer already known to hold no b"\n"
 
-    def readline(self, deadline=None):
+    def readline(self, deadline=None, before_wait=None):
         """Return the next non-empty line without its line ending, or None at end of input.
 
         `deadline` is a time.monotonic() value or None. Raises ReadTimeout when it passes
         with no complete line (bytes received so far are kept for the next call),
         LineTooLong for an over-long line, and OSError when the connection breaks.
+        `before_wait()`, if given, is called each time no complete line is buffered and
+        the reader is about to wait for the socket.
         """
         while True:
             line = self._next_buffered_line()
             if line is not None:
                 return line
+            if before_wait is not None:
+                before_wait()
             if not self._wait_readable(deadline):
                 raise ReadTimeout()
             try:
@@ -295,7 +306,7 @@ class Outbox(object):
     close() (nothing more is sent at all).
     """
 
-    max_batch = 64  # queued chunks handed to one sendmsg() call
+    max_batch = 256  # queued chunks handed to one sendmsg() call (IOV_MAX is 1024 on Linux)
 
     def __init__(self, sock, flusher, limit):
         self.sock = sock
@@ -313,14 +324,34 @@ class Outbox(object):
         self.hung_up = False  # set by hang_up(): the server is done with this client
         self.closed = False
 
-    def send(self, data):
-        """Queue `data` and push as much as the socket takes now. Never waits."""
+    def send(self, data, batch=None):
+        """Queue `data` and push as much as the socket takes now. Never waits.
+
+        With a `batch` (a set owned by the calling thread) the data is only queued and
+        this outbox is added to the batch; the caller calls flush() later, so that many
+        messages to one client can leave in one system call.
+        """
         with self.lock:
             if self.accepting:
                 self._chunks.append(data)
                 self._queued_bytes += len(data)
+                if batch is not None:
+                    batch.add(self)
+                    return
                 if not self.watched:  # otherwise the Flusher is already on it
                     self._push_locked()
+                self._settle_locked()
+
+    def send_later(self, data):
+        """Queue `data` for the Flusher to send on its next round. Never waits.
+
+        For announcements to everyone (join, leave): when many come at once, each client
+        gets all of them in one system call per Flusher round instead of one call each.
+        """
+        with self.lock:
+            if self.accepting:
+                self._chunks.append(data)
+                self._queued_bytes += len(data)
                 self._settle_locked()
 
     def send_last(self, data):
@@ -447,6 +478,7 @@ class Flusher(object):
     def __init__(self):
         self.lock = threading.Lock()
         self._outboxes = set()
+        self._wake_pending = False
         self._stopping = False
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -456,7 +488,9 @@ class Flusher(object):
     def watch(self, outbox):
         with self.lock:
             self._outboxes.add(outbox)
-        self._wake()
+            wake, self._wake_pending = not self._wake_pending, True
+        if wake:  # one wake-up per round is enough: the next round takes a new snapshot
+            self._wake()
 
     def forget(self, outbox):
         with self.lock:
@@ -475,6 +509,7 @@ class Flusher(object):
             with self.lock:
                 if self._stopping:
                     return
+                self._wake_pending = False
                 outboxes = list(self._outboxes)
             by_fd = {outbox.fd: outbox for outbox in outboxes}
             try:
@@ -552,6 +587,7 @@ class ClientHandler(object):
         self.leave_reason = "quit"
         self.linger = False  # True after a fatal error: deliver it, then close gently
         self.stopping = False
+        self.batch = set()  # outboxes with broadcasts queued but not pushed yet
         self.admitted = False  # set by the server before the thread starts (--max-clients)
         now = time.monotonic()
         self.connected_at = now
@@ -583,7 +619,7 @@ class ClientHandler(object):
         # checked here too because a peer that keeps sending would keep recv() busy.
         while not (self.stopping or self.outbox.overflowed or self.outbox.hung_up):
             try:
-                line = self.reader.readline(self.next_deadline())
+                line = self.reader.readline(self.next_deadline(), self.flush_batch)
             except ReadTimeout:
                 self.on_deadline()
                 continue
@@ -600,10 +636,20 @@ class ClientHandler(object):
             self.ping_sent_at = None
             self.handle_line(line)
 
+    def flush_batch(self):
+        """Push what this thread's broadcasts queued: one send per receiver per batch.
+
+        Called when no complete line is left in the input buffer, just before waiting.
+        """
+        for outbox in self.batch:
+            outbox.flush()
+        self.batch.clear()
+
     def finish(self):
         if self.outbox.overflowed:
             self.leave_reason = "overflow"
         self.server.leave(self, self.leave_reason)
+        self.flush_batch()  # this thread's last broadcasts
         if self.linger:
             deadline = time.monotonic() + self.server.linger_seconds
             self.outbox.wait_drained(self.server.linger_seconds)
@@ -952,7 +998,7 @@ class ChatServer(object):
                 handler.outbox.queue(system_line("welcome", online, username=name))
                 others = self.user_tuple[:-1]
             handler.outbox.flush()
-            self._send_all(others, system_line("join", online, username=name))
+            self._announce(others, system_line("join", online, username=name))
         log.info("Вошёл %s, онлайн: %d", handler.describe(), online)
         return True
 
@@ -976,7 +1022,7 @@ class ChatServer(object):
             if partner is not None:
                 partner.outbox.send(session_ended_line(handler, partner, "disconnect"))
             leave_line = system_line("leave", online, username=handler.username, reason=reason)
-            self._send_all(others, leave_line)
+            self._announce(others, leave_line)
         log.info("Вышел %s (%s), онлайн: %d", handler.describe(), reason, online)
 
     def find_user(self, name):
@@ -988,18 +1034,28 @@ class ChatServer(object):
             return [handler.username for handler in self.user_tuple]
 
     def broadcast(self, sender, text):
-        """Send a chat message to every user but its sender: encoded once, lock not held."""
+        """Send a chat message to every user but its sender: encoded once, lock not held.
+
+        The bytes join the sender's batch (see ClientHandler.handle): they are queued now
+        and pushed when the sender's thread has handled all the lines it has buffered.
+        """
         with self.lock:
             receivers = self.user_tuple
         data = encode_line("message", from_username=sender.username, message=text)
+        batch = sender.batch
         for receiver in receivers:
             if receiver is not sender:
-                receiver.outbox.send(data)
+                receiver.outbox.send(data, batch)
 
     @staticmethod
     def _send_all(receivers, data):
         for receiver in receivers:
             receiver.outbox.send(data)
+
+    @staticmethod
+    def _announce(receivers, data):
+        for receiver in receivers:
+            receiver.outbox.send_later(data)
 
     # -- private sessions (PROTOCOL.md §5) ------------------------------------------------
 
