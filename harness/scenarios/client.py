@@ -46,6 +46,10 @@ NEVER = DISPLAY["never_on_screen"]  # ["Traceback"]
 REGISTER_HINT = (
     'После ввода имени отправьте {"username": имя} — одна строка JSON в UTF-8 с \\n на конце.'
 )
+FRAMING_HINT = (
+    "Один recv() — не одно сообщение: копите байты в буфере, режьте по b'\\n' "
+    "и только потом декодируйте UTF-8 и JSON."
+)
 TRACEBACK_HINT = (
     "На экране Traceback: клиент упал с исключением. Перехватывайте ошибки сокета "
     "(OSError, ConnectionError) и JSON (ValueError) и сообщайте о них по-человечески."
@@ -427,7 +431,12 @@ def client_display(ctx: Context) -> None:
     личные помечает «лично»."""
     server, anna, term, tap = anna_and_vera(ctx)
 
-    ctx.step("Кира входит: уведомление о входе со счётчиком онлайн")
+    tap.chop()  # from now on the server's lines reach the client in pieces
+    ctx.step(
+        "Кира входит: уведомление о входе со счётчиком онлайн "
+        "(сообщения сервера приходят кусками, разрезанными посреди букв)",
+        FRAMING_HINT,
+    )
     kira = ctx.probe(server, "Кира")
     join = anna.expect("system", event="join", username="Кира")
     expect_shown(ctx, term, "system", join, "Покажите текст уведомления и «онлайн: N».")

@@ -1,13 +1,15 @@
 """A wiretap between the student's client and the reference server.
 
 The client connects to the tap as if it were the server; the tap relays every byte both
-ways unchanged, records each complete line as a message (what the client really sent, what
-it really got), and can inject a message to the client between two server lines.  So a
+ways, records each complete line as a message (what the client really sent, what it really
+got), can inject a message to the client between two server lines, and can deliver the
+server's lines chopped inside UTF-8 characters (one recv() is not one message).  So a
 client scenario can see exactly what the client put on the wire (``/help`` sends nothing),
-and can send the client a ``ping`` without waiting for the server's timer.
+send the client a ``ping`` without waiting for the server's timer, and check that a
+message arriving in pieces is still shown.
 
-Waits block on a condition with a timeout; nothing sleeps.  One tap serves one client
-connection.
+Waits block on a condition with a timeout; nothing sleeps except the pauses between
+chopped pieces, which are the fault being injected.  One tap serves one client connection.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import Any
 
 from harness.probe import describe, matches
 from harness.process import Transcript
+from harness.proxy import pieces
 from harness.scenario import Fail
 
+CHOP_DELAY = 0.005  # seconds between the pieces of a chopped line
 FROM_CLIENT = "client"
 TO_CLIENT = "server"
 
@@ -43,6 +47,7 @@ class Wiretap:
         self.log: dict[str, list[dict[str, Any]]] = {FROM_CLIENT: [], TO_CLIENT: []}
         self._seen = {FROM_CLIENT: 0, TO_CLIENT: 0}
         self.closed = False
+        self.chop_delay: float | None = None
         threading.Thread(target=self._accept, daemon=True).start()
         transcript.add(
             "harness", f"прослушка {self.host}:{self.port} → {target_host}:{target_port}"
@@ -57,6 +62,7 @@ class Wiretap:
             self.transcript.add("harness", f"прослушка не соединилась: {exc}")
             return
         upstream.settimeout(None)
+        client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chopped pieces go apart
         with self._cond:
             self._client = client
             self._sockets += [client, upstream]
@@ -78,7 +84,7 @@ class Wiretap:
                     dst.sendall(data)  # unchanged, as the client cut it
                 elif lines:
                     with self._to_client_lock:  # whole lines only, so injections fit between
-                        dst.sendall(b"".join(line + b"\n" for line in lines))
+                        self._deliver(dst, b"".join(line + b"\n" for line in lines))
                 for line in lines:
                     self._record(direction, line)
         if buffer and direction == TO_CLIENT:
@@ -89,6 +95,24 @@ class Wiretap:
         with self._cond:
             self.closed = True
             self._cond.notify_all()
+
+    def _deliver(self, dst: socket.socket, data: bytes) -> None:
+        """Lines from the server to the client: as they came, or chopped (see :meth:`chop`)."""
+        if self.chop_delay is None:
+            dst.sendall(data)
+            return
+        parts = pieces(data, None, split_utf8=True)
+        for i, part in enumerate(parts):
+            if i:
+                time.sleep(self.chop_delay)  # the injected fault: a pause mid-message
+            dst.sendall(part)
+
+    def chop(self, delay: float = CHOP_DELAY) -> None:
+        """From now on deliver server lines cut inside every multi-byte UTF-8 character,
+        the pieces ``delay`` seconds apart; lines that come together stay glued (the cut
+        falls inside characters, not at the newlines)."""
+        self.chop_delay = delay
+        self.transcript.add("harness", "прослушка режет строки к клиенту внутри букв UTF-8")
 
     def _record(self, direction: str, line: bytes) -> None:
         text = line.decode("utf-8", "replace").rstrip("\r")

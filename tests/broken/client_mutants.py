@@ -115,4 +115,12 @@ CLIENT_MUTANTS: list[dict[str, str]] = [
         "new": '        self.send({"type": "help"})\n        self.term.show(help_text())\n',
         "loses": "client_commands",
     },
+    {
+        "id": "client_decodes_each_chunk",
+        "about": "each recv() chunk is split on newlines by itself, without a buffer",
+        "file": "client.py",
+        "old": "            for line in split_lines(buffer, chunk):\n",
+        "new": '            for line in chunk.split(b"\\n"):\n',
+        "loses": "client_display",
+    },
 ]

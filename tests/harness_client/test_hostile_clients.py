@@ -1,4 +1,5 @@
-"""Hostile or crashing clients end in a verdict (not a harness error) within the time bound."""
+"""Hostile or crashing clients end in a verdict (failed or timed out, never a harness error
+or a pass) within the time bound, with nothing left running."""
 
 from __future__ import annotations
 
@@ -50,7 +51,7 @@ def test_hostile_client_fails_in_time_with_nothing_left_running(kind: str, tmp_p
     elapsed = time.monotonic() - start
     assert elapsed < BOUND, f"grading took {elapsed:.1f}s"
     verdicts = {r.id: r.status for r in report.results}
-    assert set(verdicts.values()) == {"failed"}, verdicts
+    assert set(verdicts.values()) <= {"failed", "timed_out"}, verdicts
     assert leftovers() == []
     for result in report.results:
         assert result.screen is not None, result.id
