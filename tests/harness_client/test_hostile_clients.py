@@ -54,7 +54,8 @@ def test_hostile_client_fails_in_time_with_nothing_left_running(kind: str, tmp_p
     assert set(verdicts.values()) <= {"failed", "timed_out"}, verdicts
     assert leftovers() == []
     for result in report.results:
-        assert result.screen is not None, result.id
+        if result.status == "failed":
+            assert result.screen is not None, result.id
 
 
 def test_crash_is_reported_with_the_traceback_hint(tmp_path: Path) -> None:
