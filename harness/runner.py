@@ -56,6 +56,7 @@ class ScenarioResult:
     hint: str = ""
     screen: str | None = None
     runs: list[str] = field(default_factory=list)
+    unblocks: bool = False  # dependents may run (passed, or failed after the part they need)
     transcripts: dict[str, str] = field(default_factory=dict)
 
 
@@ -187,6 +188,7 @@ def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) 
     return _result(
         entry,
         status,
+        unblocks=status == PASSED or (status == FAILED and ctx.unblocked),
         duration=duration,
         reason=outcome.get("reason", ""),
         step=ctx.current_step if status != PASSED else "",
@@ -232,7 +234,7 @@ def run_all(
                         continue
                     pending.remove(entry)
                     progressed = True
-                    failed = [d for d in deps if done[d].status != PASSED]
+                    failed = [d for d in deps if not done[d].unblocks]
                     missing = missing_files(entry, submission)
                     if missing:  # says more than "a dependency did not pass"
                         finish(_result(entry, SKIPPED, reason=missing))

@@ -115,6 +115,7 @@ class Context:
     t0: float = field(default_factory=time.monotonic)
     current_step: str = ""
     current_hint: str = ""
+    unblocked: bool = False
     steps: list[str] = field(default_factory=list)
     transcripts: list[Transcript] = field(default_factory=list)
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
@@ -132,6 +133,15 @@ class Context:
             self.current_step = text
             self.current_hint = hint
             self.steps.append(text)
+
+    def dependents_may_run(self) -> None:
+        """The part other scenarios rely on works: a later failure here skips none of them.
+
+        E.g. ``server_register`` calls it once a welcome arrives; a wrong counter after that
+        costs that scenario its points but does not skip every scenario that registers.
+        """
+        with self._lock:
+            self.unblocked = True
 
     def transcript(self, name: str) -> Transcript:
         """A new transcript (unique name) that goes into the report."""

@@ -228,4 +228,20 @@ MUTANTS: list[Mutant] = [
         new="""                others = self.user_tuple""",
         loses=("server_join_leave",),
     ),
+    Mutant(
+        id="server_welcome_counter_off",
+        file="server.py",
+        why="the welcome counts the new user twice",
+        old="""system_line("welcome", online,""",
+        new="""system_line("welcome", online + 1,""",
+        loses=("server_register", "server_join_leave"),
+    ),
+    Mutant(
+        id="server_welcome_without_name",
+        file="server.py",
+        why="the welcome text does not name the user (registration itself works)",
+        old=""""welcome": "Добро пожаловать в чат, {}!",""",
+        new=""""welcome": "Добро пожаловать в чат!",""",
+        loses=("server_register",),
+    ),
 ]

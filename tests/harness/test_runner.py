@@ -113,3 +113,22 @@ def test_a_result_that_passes_only_sometimes_is_flaky_and_scores_nothing() -> No
 def test_repeated_passes_pass_and_repeated_failures_fail() -> None:
     assert combine([make(PASSED), make(PASSED)]).status == PASSED
     assert combine([make(FAILED), make(TIMED_OUT)]).status == FAILED
+
+
+def fails_after_the_shared_part(ctx: Context) -> None:
+    """Общая часть работает, подробность — нет."""
+    ctx.dependents_may_run()
+    raise Fail("подробность")
+
+
+def test_a_failure_after_the_shared_part_does_not_skip_dependents(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(SCENARIOS, "fake_gate", Scenario("fake_gate", fails_after_the_shared_part))
+    monkeypatch.setitem(
+        SCENARIOS, "fake_behind_gate", Scenario("fake_behind_gate", passes, depends=("fake_gate",))
+    )
+    (tmp_path / "server.py").write_text("")
+    results = {r.id: r for r in run_all([entry("fake_gate"), entry("fake_behind_gate")], tmp_path)}
+    assert results["fake_gate"].status == FAILED
+    assert results["fake_behind_gate"].status == PASSED
