@@ -15,10 +15,13 @@ Reading is driven by the waits: ``wait_until`` reads the pty with a select timeo
 until the predicate holds or its deadline passes; nothing here sleeps.
 
 Screen model.  The screen is ``rows`` x ``columns`` (40 x 200 by default, so chat
-lines do not wrap).  Lines that scroll off the top are rendered and kept in
-``scrolled`` so that :meth:`Terminal.all_lines` and :meth:`Terminal.find_line`
-still see them.  The terminal answers cursor-position and status queries
-(``ESC [ 6 n``), which line editors such as prompt_toolkit send.
+lines do not wrap).  The last ``SCROLLBACK`` lines that scrolled off the top are kept
+so that :meth:`Terminal.all_lines` and :meth:`Terminal.find_line` still see them, and
+:meth:`Terminal.row` numbers lines so that scrolling does not move them.  The
+terminal answers cursor-position and status queries (``ESC [ 6 n``), which line
+editors such as prompt_toolkit send.  pyte's parser crashes on a few malformed
+sequences; output is fed one escape sequence at a time so that only the bad sequence
+is lost.
 
 Containment.  The program runs in its own session (pexpect makes the child a
 session leader), so :meth:`Terminal.close` kills the whole process group.  Output
@@ -121,11 +124,13 @@ class _Screen(pyte.Screen):
         self._unrendered: list[Mapping[int, Any]] = []
         self._scrolled: deque[str] = deque(maxlen=keep)
         self._reply = reply
+        self.scrolled_count = 0  # lines that ever scrolled off (the kept ones are the last)
         super().__init__(columns, lines)
 
     def index(self) -> None:
         top, bottom = self.margins or Margins(0, self.lines - 1)
         if self.cursor.y == bottom and top == 0:
+            self.scrolled_count += 1
             self._unrendered.append(self.buffer[top])
             if len(self._unrendered) > 2 * self._keep:
                 del self._unrendered[: self._keep]
@@ -438,11 +443,13 @@ class Terminal:
 
         Take it before typing a command; :meth:`lines_below` then gives what came after.
         """
-        return len(self.screen.scrolled) + self.screen.cursor.y
+        return self.screen.scrolled_count + self.screen.cursor.y
 
     def lines_below(self, row: int) -> list[str]:
         """The lines after ``row`` (a value of :meth:`row`), cursor line included."""
-        return self.all_lines()[row + 1 :]
+        lines = self.all_lines()
+        forgotten = self.screen.scrolled_count - len(self.screen.scrolled)
+        return lines[max(0, row + 1 - forgotten) :]
 
     def lines_above_cursor(self) -> list[str]:
         """Scrolled lines and the visible lines above the cursor line."""

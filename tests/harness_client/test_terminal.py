@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import select
 import sys
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Callable
@@ -177,3 +178,14 @@ def test_transcript_shows_keys_and_control_characters_readably(toy: Spawn) -> No
     assert "keys| ok␍" in text
     assert "tty| abc␛[6n" in text
     assert "\x1b" not in text
+
+
+def test_row_numbers_survive_a_scrollback_that_forgets_old_lines(toy: Spawn) -> None:
+    term = toy("scroll", rows=24)
+    term.screen._scrolled = deque(maxlen=50)  # a short memory, as after a long session
+    row = term.row()
+    term.wait_until(prompt_shown("done> "), WAIT, "приглашение done>")
+    below = term.lines_below(row)
+    assert below[-1] == "done>"
+    assert below[-2] == "строка номер 149"
+    assert len(term.screen.scrolled) == 50
