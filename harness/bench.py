@@ -193,32 +193,47 @@ def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[st
 
 
 def bench_slow_reader(
-    path: Path, duration: float, quiet: bool, receivers: int = 1000, rate: float = 100.0
+    path: Path,
+    duration: float,
+    quiet: bool,
+    receivers: int = 1000,
+    rate: float = 100.0,
+    repeat: int = 2,
 ) -> dict[str, Any]:
-    runs = {}
-    for stuck in (0, 1):
-        cfg = load.LoadConfig(
-            server=path, users=receivers, senders=1, rate=rate, duration=duration, stuck=stuck
-        )
-        cfg.pad = SLOW_READER_PAD
-        cfg.stuck_flood = SLOW_READER_FLOOD
-        label = f"медленный читатель: {stuck} не читает"
-        runs["with_stuck" if stuck else "without"] = _run(cfg, label, quiet)
+    """Runs without and with a stuck user, taking turns; p99 is the median over runs."""
+    runs: dict[str, list[dict[str, Any]]] = {"without": [], "with_stuck": []}
+    for rep in range(repeat):
+        for stuck in (0, 1):
+            cfg = load.LoadConfig(
+                server=path, users=receivers, senders=1, rate=rate, duration=duration, stuck=stuck
+            )
+            cfg.pad = SLOW_READER_PAD
+            cfg.stuck_flood = SLOW_READER_FLOOD
+            label = f"медленный читатель: {stuck} не читает, прогон {rep + 1}/{repeat}"
+            result = _run(cfg, label, quiet)
+            _say(
+                f"{label}: p99 {result['latency_ms']['p99']} мс, потеряно {result['lost']}, "
+                f"CPU сервера {result['server_cpu_percent']} %, "
+                f"отключён: {result['leaves'].get('stuck0', '—')}"
+            )
+            runs["with_stuck" if stuck else "without"].append(result)
     without, with_stuck = runs["without"], runs["with_stuck"]
-    p99_without, p99_with = without["latency_ms"]["p99"], with_stuck["latency_ms"]["p99"]
+    p99_without = _median([r["latency_ms"]["p99"] for r in without])
+    p99_with = _median([r["latency_ms"]["p99"] for r in with_stuck])
     return {
         "receivers": receivers,
         "rate": rate,
         "pad": SLOW_READER_PAD,
         "stuck_flood_per_s": SLOW_READER_FLOOD,
-        "stuck_dropped_after_s": with_stuck["stuck_dropped_after_s"],
         "duration_s": duration,
+        "repeat": repeat,
         "p99_ms_without": p99_without,
         "p99_ms_with_stuck": p99_with,
         "p99_delta_ms": _delta(p99_with, p99_without),
-        "stuck_dropped_overflow": with_stuck["stuck_dropped_overflow"],
-        "lost_without": without["lost"],
-        "lost_with_stuck": with_stuck["lost"],
+        "stuck_dropped_overflow": all(r["stuck_dropped_overflow"] for r in with_stuck),
+        "stuck_dropped_after_s": _median([r["stuck_dropped_after_s"] for r in with_stuck]),
+        "lost_without": sum(r["lost"] for r in without),
+        "lost_with_stuck": sum(r["lost"] for r in with_stuck),
         "runs": runs,
     }
 
@@ -321,8 +336,8 @@ def plot(results: dict[str, Any], path: Path) -> None:
     slow = results.get("slow_reader")
     if slow:
         runs = {
-            "все читают": slow["runs"]["without"],
-            "один не читает": slow["runs"]["with_stuck"],
+            "все читают": slow["runs"]["without"][0],
+            "один не читает": slow["runs"]["with_stuck"][0],
         }
         latency = {name: load.timeline_series(r, "p99_ms") for name, r in runs.items()}
         top = 260 * len(panels)
@@ -411,7 +426,11 @@ def command(args: argparse.Namespace) -> int:
     if not args.skip_slow_reader:
         try:
             results["slow_reader"] = bench_slow_reader(
-                load.DEFAULT_SERVER, args.slow_duration, args.quiet, args.slow_receivers
+                load.DEFAULT_SERVER,
+                args.slow_duration,
+                args.quiet,
+                args.slow_receivers,
+                repeat=args.slow_repeat,
             )
         except load.LoadError as exc:
             _say(f"медленный читатель: ошибка: {exc}")
@@ -449,6 +468,9 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument(
         "--slow-receivers", type=int, default=1000, help="получателей в тесте медленного читателя"
+    )
+    parser.add_argument(
+        "--slow-repeat", type=int, default=2, help="прогонов медленного читателя каждого вида"
     )
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--skip-clients", action="store_true")

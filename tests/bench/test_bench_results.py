@@ -20,6 +20,7 @@ def test_designs_are_reference_then_naive():
 def test_bench_writes_json_markdown_and_svg_with_the_expected_keys(tmp_path):
     command = [sys.executable, "-m", "harness", "bench", "--receivers", "4", "--repeat", "1"]
     command += ["--duration", "0.5", "--slow-duration", "1", "--slow-receivers", "4"]
+    command += ["--slow-repeat", "1"]
     command += ["--max-clients", "20", "--step", "10", "--quiet", "--out", str(tmp_path)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
