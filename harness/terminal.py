@@ -60,6 +60,7 @@ COLUMNS = 200
 OUTPUT_CAP = 256 * 1024
 SCROLLBACK = 5000  # lines kept after they scroll off the top
 READ_CHUNK = 65536
+CLOSE_WAIT = 2.0  # seconds for a SIGKILLed program to be reaped at close
 POLL = 0.05  # longest single select(); predicates are re-checked at least this often
 
 TERMINAL_ENV = {
@@ -248,6 +249,8 @@ class Terminal:
     def close(self) -> None:
         """Kill the program's whole process group and release the pty."""
         self.kill()
+        self.wait_exit(CLOSE_WAIT)  # reaped here, so ptyprocess need not sleep and retry
+        self.child.ptyproc.delayafterclose = 0.0
         with contextlib.suppress(OSError, pexpect.ExceptionPexpect):
             self.child.close(force=True)
         self._reap()
