@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "harness.bench",
     "harness.flake",
     "harness.package",
+    "harness.skeleton",
 )
 
 EXIT_OK = 0
