@@ -308,10 +308,12 @@ def markdown(results: dict[str, Any]) -> str:
             f"{slow['p99_ms_without']} ms without, {slow['p99_ms_with_stuck']} ms with one "
             f"client that never reads (delta {slow['p99_delta_ms']} ms); the stuck client "
             + (
-                "was dropped with reason `overflow`."
+                f"was dropped with reason `overflow` after {slow['stuck_dropped_after_s']} s."
                 if slow["stuck_dropped_overflow"]
                 else "was **not** dropped with reason `overflow`."
             ),
+            f"Median of {slow.get('repeat', 1)} runs of each kind, {slow['duration_s']:g} s each; "
+            f"lost messages: {slow['lost_without']} without, {slow['lost_with_stuck']} with.",
             "",
         ]
     return "\n".join(lines)

@@ -39,6 +39,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_connections
 from pathlib import Path
@@ -1225,6 +1226,9 @@ def config_from_args(args: argparse.Namespace) -> LoadConfig:
 
 def command(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
+    if args.plot and args.plot.lower().endswith(".png") and not find_spec("matplotlib"):
+        print("Для PNG нужен matplotlib; без него рисуется SVG (--plot FILE.svg)", file=sys.stderr)
+        return 2
     label = f"{cfg.messages} msgs" if cfg.messages else f"{cfg.duration:g} s"
     total = float(cfg.messages) if cfg.messages else cfg.duration
     try:
