@@ -943,7 +943,10 @@ class ChatServer(object):
         self._serving_stopped.wait(self.shutdown_flush_seconds)
         self.listener.close()
         deadline = time.monotonic() + self.shutdown_flush_seconds
-        with self.membership_lock, self.lock:
+        # Only the registry lock: a join or leave that holds membership_lock may still be
+        # announcing to thousands; waiting for it could take longer than the 2 seconds
+        # we have. Announcements queued after the goodbye are dropped (send_last).
+        with self.lock:
             if self.shutting_down:
                 return
             self.shutting_down = True
