@@ -82,30 +82,19 @@ MUTANTS: list[Mutant] = [
         id="server_recv_1024_framing",
         file="server.py",
         why="one recv(1024) is taken to be exactly one message",
-        old="""        while True:
-            line = self._next_buffered_line()
-            if line is not None:
-                return line
-            if not self._wait_readable(deadline):
-                raise ReadTimeout()
-            try:
-                data = self.sock.recv(self.recv_bytes)
+        old="""                data = self.sock.recv(self.recv_bytes)
             except BlockingIOError:  # readiness was a false alarm: wait again
                 continue
             if not data:
                 return None
             self._buffer += data""",
-        new="""        while True:
-            if not self._wait_readable(deadline):
-                raise ReadTimeout()
-            try:
-                data = self.sock.recv(1024)
+        new="""                data = self.sock.recv(1024)
             except BlockingIOError:  # readiness was a false alarm: wait again
                 continue
             if not data:
                 return None
             if data.strip():
-                return data.strip()""",
+                return data.strip()  # one recv() is one message""",
         loses=("server_framing", "server_bad_input", "server_slow_reader"),
         may_lose=(
             "server_broadcast",
