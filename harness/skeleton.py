@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,9 +41,10 @@ TODO = re.compile(r"^\s*# TODO:\s?(?P<text>.*)$")
 CONTINUATION = re.compile(r"^\s*#(?P<text>.*)$")
 
 HEADER = (
-    "# Заготовка для студента. Сгенерирована из reference/{name} командой\n"
-    "# `python -m harness skeleton`: не правьте reference/, правьте этот файл.\n"
-    "# Ищите «TODO (часть N)» и заполняйте по частям; программа запускается и без них.\n"
+    "# Заготовка лабораторной работы «Многопользовательский чат»: ваш рабочий файл.\n"
+    "# Ищите «TODO (часть N)» и дописывайте по частям (см. exercises/README.md);\n"
+    "# программа запускается и без них. Всё, что не помечено TODO, уже готово.\n"
+    "# Для преподавателя: файл создан из reference/{name} командой `python -m harness skeleton`.\n"
 )
 
 
@@ -108,19 +110,39 @@ def _parse(text: str, name: str) -> list[str | Region]:
     return out
 
 
-def make_exercise(text: str, name: str = "file.py") -> str:
-    """Return the student skeleton: each region replaced by its TODO and placeholder."""
-    chunks: list[str] = [HEADER.format(name=name)]
+def make_exercise(text: str, name: str = "file.py", keep_parts: Iterable[int] = ()) -> str:
+    """Return the student skeleton: each region replaced by its TODO and placeholder.
+
+    Regions of the parts in ``keep_parts`` keep their solution (without markers): the
+    program as a student has it after filling in those parts.
+    """
+    keep = set(keep_parts)
+    chunks: list[str] = []
     for item in _parse(text, name):
         if isinstance(item, str):
             chunks.append(item)
-            continue
-        first, *rest = item.todo or ["допишите решение."]
-        chunks.append(f"{item.indent}# TODO (часть {item.part}): {first}\n")
-        for line in rest:
-            chunks.append(f"{item.indent}#   {line}\n" if line else f"{item.indent}#\n")
-        chunks.append(f"{item.indent}{item.placeholder or 'pass'}\n")
-    return "".join(chunks)
+        elif item.part in keep:
+            chunks.extend(item.body)
+        else:
+            chunks.extend(_todo(item))
+    return _with_header("".join(chunks), HEADER.format(name=name))
+
+
+def _todo(region: Region) -> list[str]:
+    """The lines a region becomes: its part-labelled TODO text, then the placeholder."""
+    first, *rest = region.todo or ["допишите решение."]
+    out = [f"{region.indent}# TODO (часть {region.part}): {first}\n"]
+    out += [f"{region.indent}#   {line}\n" if line else f"{region.indent}#\n" for line in rest]
+    out.append(f"{region.indent}{region.placeholder or 'pass'}\n")
+    return out
+
+
+def _with_header(text: str, header: str) -> str:
+    """Put the header after a shebang line (which must stay first), else at the top."""
+    if text.startswith("#!"):
+        first, _, rest = text.partition("\n")
+        return f"{first}\n{header}{rest}"
+    return header + text
 
 
 def strip_markers(text: str, name: str = "file.py") -> str:
@@ -160,6 +182,7 @@ def _run(args: argparse.Namespace) -> int:
             continue
         stale.append(path)
         if not args.check:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text, encoding="utf-8")
     verb = "устарели" if args.check else "обновлены"
     for path in stale:

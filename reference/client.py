@@ -145,7 +145,12 @@ class PromptChanged(Exception):
 
 def encode(message):
     """One protocol line: compact JSON, non-ASCII as is, then b"\\n"."""
+    # BEGIN SOLUTION (part 1)
+    # TODO: Верните одну строку протокола (bytes): json.dumps(message,
+    #   ensure_ascii=False) — кириллица как есть, переводов строки внутри нет — плюс "\n", всё в
+    #   UTF-8. Одна строка — одно сообщение (PROTOCOL.md §1).
     return (json.dumps(message, ensure_ascii=False) + "\n").encode("utf-8")
+    # END SOLUTION: return b""
 
 
 def split_lines(buffer, chunk):
@@ -154,6 +159,11 @@ def split_lines(buffer, chunk):
     A line may arrive in pieces, several may arrive at once, and a multi-byte
     character may be cut between two recv() calls: only whole lines are decoded.
     """
+    # BEGIN SOLUTION (part 1)
+    # TODO: Допишите chunk в конец buffer (bytearray живёт между вызовами) и отрежьте от
+    #   его начала все полные строки: всё до b"\n", без самого "\n" и без "\r" перед ним. Верните
+    #   их списком bytes; неполный хвост остаётся в buffer до следующего recv(). Не декодируйте
+    #   здесь: буква UTF-8 может быть разрезана между двумя кусками.
     buffer.extend(chunk)
     lines = []
     while True:
@@ -162,15 +172,21 @@ def split_lines(buffer, chunk):
             return lines
         lines.append(bytes(buffer[:end]).rstrip(b"\r"))
         del buffer[: end + 1]
+    # END SOLUTION: return []
 
 
 def decode(line):
     """The JSON object on one line, or None if it is not one."""
+    # BEGIN SOLUTION (part 1)
+    # TODO: Декодируйте строку из UTF-8 и разберите JSON (json.loads). Верните dict; если
+    #   байты не UTF-8, это не JSON или не объект — верните None (UnicodeDecodeError, как и ошибка
+    #   json, — подкласс ValueError).
     try:
         message = json.loads(line.decode("utf-8"))
     except ValueError:  # bad UTF-8 (UnicodeDecodeError) or bad JSON
         return None
     return message if isinstance(message, dict) else None
+    # END SOLUTION: return None
 
 
 # ------------------------------------------------------------- display helpers
@@ -561,9 +577,15 @@ class ChatClient(object):
         with self.state_lock:
             if self.username is None:
                 return NAME_PROMPT, None
+            # BEGIN SOLUTION (part 4)
+            # TODO: В приватной сессии (self.partner не None) приглашение «[сессия с
+            #   ИМЯ]> »: верните SESSION_PROMPT с именем собеседника и цвет MAGENTA, иначе
+            #   GENERAL_PROMPT и BOLD. Здесь self.state_lock уже взят; когда режим сменится,
+            #   Terminal перерисует приглашение сам.
             if self.partner is not None:
                 return SESSION_PROMPT.format(partner=self.partner), MAGENTA
             return GENERAL_PROMPT, BOLD
+            # END SOLUTION: return GENERAL_PROMPT, BOLD
 
     # -- main thread
 
@@ -585,6 +607,13 @@ class ChatClient(object):
 
     def register(self):
         """Ask for a name until the server welcomes it; False at end of input."""
+        # BEGIN SOLUTION (part 2)
+        # TODO: Спрашивайте имя, пока сервер его не примет: self.term.read_line()
+        #   (приглашение «Введите имя: » Terminal рисует сам, пока self.username is None; EOFError
+        #   — конец ввода, верните False). Пустое имя — self.note(...) и спросить снова. Иначе
+        #   отправьте {"username": имя} и ждите ответа из очереди self.registration: поток приёма
+        #   кладёт туда True (welcome, do_system) или False (ошибка, do_error). True — верните
+        #   True, False — спросите снова.
         while True:
             try:
                 name = self.term.read_line().strip()
@@ -596,15 +625,21 @@ class ChatClient(object):
             self.send({"username": name})
             if self.registration.get():
                 return True
+        # END SOLUTION: return True
 
     def handle_line(self, line):
         """Act on one typed line; False means quit."""
         text = line.strip()
         if not text:
             return True
+        # BEGIN SOLUTION (part 4)
+        # TODO: Ответ на запрос сессии: self.answer_of(text) даёт True (y), False (n) или
+        #   None; ответ отдайте self.answer_request(). Если запросов нет, answer_request() вернёт
+        #   False, и строка уйдёт как обычный текст.
         answer = self.answer_of(text)
         if answer is not None and self.answer_request(answer):
             return True
+        # END SOLUTION
         if text.startswith("//"):
             return self.say(text[1:])
         if text.startswith("/"):
@@ -628,6 +663,12 @@ class ChatClient(object):
 
     def answer_request(self, accepted):
         """Answer the oldest pending session request; False if none is pending."""
+        # BEGIN SOLUTION (part 4)
+        # TODO: Под self.state_lock возьмите самый ранний запрос из self.pending (очередь
+        #   пар (имя, строка вопроса)); очередь пуста — верните False. Уже без блокировки отправьте
+        #   {"type": "session_response", "target_username": имя, "accepted": accepted} и, если в
+        #   очереди остался следующий запрос, покажите его вопрос снова (self.term.show). Верните
+        #   True.
         with self.state_lock:
             if not self.pending:
                 return False
@@ -637,37 +678,71 @@ class ChatClient(object):
         if again is not None:
             self.term.show(again)
         return True
+        # END SOLUTION: return False
 
     def say(self, text):
         """A plain line: to the session partner, or to everyone."""
+        # BEGIN SOLUTION (part 4)
+        # TODO: Прочитайте собеседника self.partner под self.state_lock: его меняет поток
+        #   приёма.
         with self.state_lock:
             partner = self.partner
+        # END SOLUTION: partner = None
         if partner is None:
+            # BEGIN SOLUTION (part 2)
+            # TODO: Обычная строка в общем режиме: отправьте {"type": "message",
+            #   "message": text}.
             self.send({"type": "message", "message": text})
+            # END SOLUTION
         else:
+            # BEGIN SOLUTION (part 4)
+            # TODO: В сессии обычная строка уходит собеседнику: {"type": "private",
+            #   "target_username": partner, "message": text}.
             self.send({"type": "private", "target_username": partner, "message": text})
+            # END SOLUTION
         return True
 
     def cmd_users(self, args):
         self.users_asked += 1
+        # BEGIN SOLUTION (part 3)
+        # TODO: Отправьте {"type": "users"}; ответ users_list покажет do_users_list().
+        #   Счётчик выше не трогайте: по нему finish() отличает свой запрос-маркер от ваших.
         self.send({"type": "users"})
+        # END SOLUTION
         return True
 
     def cmd_private(self, args):
+        # BEGIN SOLUTION (part 2)
+        # TODO: /private ИМЯ ТЕКСТ (args — всё после команды): без имени или без текста —
+        #   подсказка self.usage("/private"), иначе отправьте {"type": "private",
+        #   "target_username": ИМЯ, "message": ТЕКСТ}. Верните True (False значит «выйти из
+        #   программы»). Команда нужна уже в части 2: client_display проверяет показ ошибки на
+        #   /private несуществующему пользователю.
         name, _, text = args.partition(" ")
         if not name or not text.strip():
             return self.usage("/private")
         self.send({"type": "private", "target_username": name, "message": text.strip()})
         return True
+        # END SOLUTION: return True
 
     def cmd_session(self, args):
+        # BEGIN SOLUTION (part 4)
+        # TODO: /session ИМЯ: ровно одно имя, иначе подсказка self.usage("/session").
+        #   Отправьте {"type": "session_request", "target_username": ИМЯ} и скажите пользователю
+        #   (self.note), что запрос отправлен. Верните True.
         if not args or " " in args:
             return self.usage("/session")
         self.send({"type": "session_request", "target_username": args})
         self.note("Запрос на приватную сессию отправлен пользователю {}.".format(args))
         return True
+        # END SOLUTION: return True
 
     def cmd_exit(self, args):
+        # BEGIN SOLUTION (part 4)
+        # TODO: /exit: под self.state_lock выйдите из сессии сразу (self.partner = None:
+        #   следующая строка уже уходит в общий чат) и отправьте {"type": "session_end"}; сервер
+        #   подтвердит это сообщением session_ended. Если вы не в сессии — self.note("Вы не в
+        #   приватной сессии."). Верните True.
         with self.state_lock:
             partner, self.partner = self.partner, None
         if partner is None:
@@ -675,9 +750,14 @@ class ChatClient(object):
         else:
             self.send({"type": "session_end"})
         return True
+        # END SOLUTION: return True
 
     def cmd_help(self, args):
+        # BEGIN SOLUTION (part 3)
+        # TODO: Покажите подсказку help_text() через self.term.show(); серверу ничего не
+        #   отправляйте.
         self.term.show(help_text())
+        # END SOLUTION
         return True
 
     def cmd_quit(self, args):
@@ -695,12 +775,18 @@ class ChatClient(object):
 
     def send(self, message):
         """Send one message; a dead socket means the server is gone."""
+        # BEGIN SOLUTION (part 1)
+        # TODO: Отправьте encode(message) целиком: self.sock.sendall() под
+        #   self.send_lock. Сокетом пользуются два потока (основной шлёт набранное, поток приёма —
+        #   pong), и их строки не должны перемешаться. Если сокет сломан (OSError), вызовите
+        #   self.report_gone() и бросьте ServerGone(): main() завершит программу с кодом 1.
         try:
             with self.send_lock:
                 self.sock.sendall(encode(message))
         except OSError:
             self.report_gone()
             raise ServerGone() from None
+        # END SOLUTION
 
     def finish(self):
         """Quit: when input is a pipe, first let the answers to it arrive, then close."""
@@ -735,6 +821,12 @@ class ChatClient(object):
 
     def receive_loop(self):
         """Read the socket until it closes; dispatch each message."""
+        # BEGIN SOLUTION (part 1)
+        # TODO: Читайте сокет кусками self.sock.recv(RECV_BYTES) в один buffer =
+        #   bytearray(), пока recv() не вернёт b"" (сервер закрыл соединение; OSError — то же
+        #   самое). Каждую непустую полную строку из split_lines() отдайте self.dispatch(line).
+        #   Один recv() — не одно сообщение: строка может прийти частями, а несколько строк — одним
+        #   куском.
         buffer = bytearray()
         while True:
             try:
@@ -746,11 +838,20 @@ class ChatClient(object):
             for line in split_lines(buffer, chunk):
                 if line:
                     self.dispatch(line)
+        # END SOLUTION
         self.drained.set()
+        # BEGIN SOLUTION (part 5)
+        # TODO: Соединение закончилось. Если закрыли не мы (self.report_gone() вернул
+        #   True — он уже напечатал «Соединение с сервером потеряно.»), разбудите основной поток:
+        #   self.term.wake_main(lost=True) — его read_line() бросит ServerGone, и main() вернёт 1.
+        #   Если за GONE_GRACE секунд основной поток не закрыл клиент (событие self.closed) или его
+        #   нельзя разбудить (wake_main() вернул False), завершите процесс сами:
+        #   self.term.hard_exit(EXIT_SERVER_GONE).
         if self.report_gone():
             woke = self.term.wake_main(lost=True)
             if not self.closed.wait(GONE_GRACE if woke else 0):
                 self.term.hard_exit(EXIT_SERVER_GONE)  # the main thread did not notice
+        # END SOLUTION
 
     def dispatch(self, line):
         """Call do_<type>(message) for one received line."""
@@ -772,18 +873,35 @@ class ChatClient(object):
         return "{} {}".format(self.stamp(message), self.term.paint(CYAN, "*** " + text))
 
     def do_message(self, message):
+        # BEGIN SOLUTION (part 2)
+        # TODO: Покажите общее сообщение одной строкой через self.term.show():
+        #   «[ЧЧ:ММ:СС] ИМЯ: ТЕКСТ». Время — self.stamp(message) (из timestamp сервера, не из своих
+        #   часов), имя — from_username, текст — message. Поля от сервера берите через
+        #   self.field(message, имя): он заменяет управляющие символы.
         sender = self.term.paint(BOLD, self.field(message, "from_username") + ":")
         self.term.show(
             "{} {} {}".format(self.stamp(message), sender, self.field(message, "message"))
         )
+        # END SOLUTION
 
     def do_private(self, message):
+        # BEGIN SOLUTION (part 2)
+        # TODO: Личное сообщение — как do_message(), но с пометкой: «[ЧЧ:ММ:СС] [лично]
+        #   ИМЯ: ТЕКСТ».
         sender = self.term.paint(BOLD, self.field(message, "from_username") + ":")
         tag = self.term.paint(MAGENTA, "[лично]")
         text = self.field(message, "message")
         self.term.show("{} {} {} {}".format(self.stamp(message), tag, sender, text))
+        # END SOLUTION
 
     def do_system(self, message):
+        # BEGIN SOLUTION (part 2)
+        # TODO: Событие сервера (event: welcome, join, leave, shutdown). Под
+        #   self.state_lock: на welcome запомните self.username (поле username) — с этого момента
+        #   приглашение «[общий]> »; на leave вызовите self.forget(username) (часть 4: его запрос и
+        #   сессия пропадают). Покажите self.system_line(message, текст), добавив « (онлайн: N)»,
+        #   если есть online_users. После строки welcome положите True в self.registration: этого
+        #   ждёт register() в основном потоке.
         event, name = message.get("event"), message.get("username")
         with self.state_lock:
             if event == "welcome" and self.username is None:
@@ -796,6 +914,7 @@ class ChatClient(object):
         self.term.show(self.system_line(message, text))
         if event == "welcome":
             self.registration.put(True)
+        # END SOLUTION
 
     def do_users_list(self, message):
         with self.state_lock:
@@ -804,12 +923,23 @@ class ChatClient(object):
         if marker:  # the answer to finish()'s marker request: not for the user
             self.drained.set()
             return
+        # BEGIN SOLUTION (part 3)
+        # TODO: Покажите список users в порядке сервера (это порядок входа): «[ЧЧ:ММ:СС]
+        #   *** Онлайн (N): Анна, Борис» — self.system_line(message, текст); имена пропустите через
+        #   clean().
         users = message.get("users")
         names = [clean(user) for user in users] if isinstance(users, list) else []
         text = "Онлайн ({}): {}".format(len(names), ", ".join(names))
         self.term.show(self.system_line(message, text))
+        # END SOLUTION
 
     def do_session_request(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Запрос сессии от from_username: покажите его текст с вопросом «Принять?
+        #   (y/n)» (self.system_line) и под self.state_lock поставьте пару (имя, строка вопроса) в
+        #   конец self.pending; повторный запрос того же человека заменяет прежний (имена
+        #   сравнивайте same_name()). Ответ y/n относится к самому раннему запросу: если этот не
+        #   первый, скажите об этом (self.note).
         requester = message.get("from_username")
         text = self.field(message, "message").rstrip(". ")
         question = self.system_line(message, text + ". Принять? (y/n)")
@@ -822,32 +952,57 @@ class ChatClient(object):
             self.note(
                 "Сначала ответ на запрос от {}; потом этот вопрос будет задан снова.".format(oldest)
             )
+        # END SOLUTION
 
     def do_session_accepted(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Сессия началась. Собеседник — тот из from_username и to_username, кто не
+        #   вы (same_name() с self.username). Под self.state_lock запишите его в self.partner и
+        #   уберите его запрос из self.pending; покажите текст сообщения. Приглашение «[сессия с
+        #   ИМЯ]> » Terminal перерисует сам.
         first, second = message.get("from_username"), message.get("to_username")
         with self.state_lock:
             me = self.username
             self.partner = clean(second if same_name(first, me) else first)
             self.pending = deque(p for p in self.pending if not same_name(p[0], self.partner))
         self.term.show(self.system_line(message, self.field(message, "message")))
+        # END SOLUTION
 
     def do_session_rejected(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Отказ от сессии: под self.state_lock забудьте запрос
+        #   (self.forget(from_username)) и покажите текст сообщения.
         with self.state_lock:
             self.forget(message.get("from_username"))
         self.term.show(self.system_line(message, self.field(message, "message")))
+        # END SOLUTION
 
     def do_session_ended(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Сессия закончилась (/exit собеседника, его уход или остановка сервера):
+        #   под self.state_lock self.partner = None — снова общий режим; покажите текст сообщения.
         with self.state_lock:
             self.partner = None
         self.term.show(self.system_line(message, self.field(message, "message")))
+        # END SOLUTION
 
     def forget(self, name):
         """Drop name's pending request and session (call with state_lock held)."""
+        # BEGIN SOLUTION (part 4)
+        # TODO: Вызывается под self.state_lock: уберите из self.pending запрос от name и,
+        #   если name — ваш собеседник, закончите сессию (self.partner = None). Имена сравнивайте
+        #   same_name().
         self.pending = deque(p for p in self.pending if not same_name(p[0], name))
         if same_name(self.partner, name):
             self.partner = None
+        # END SOLUTION
 
     def do_error(self, message):
+        # BEGIN SOLUTION (part 2)
+        # TODO: Покажите «[ЧЧ:ММ:СС] Ошибка: ТЕКСТ» (текст — поле message). Если имя ещё
+        #   не принято (self.username is None; читайте под self.state_lock), это ответ на
+        #   регистрацию (username_taken, username_invalid): положите False в self.registration,
+        #   чтобы register() спросил имя снова.
         label = self.term.paint(RED, "Ошибка:")
         self.term.show(
             "{} {} {}".format(self.stamp(message), label, self.field(message, "message"))
@@ -856,13 +1011,19 @@ class ChatClient(object):
             registering = self.username is None
         if registering:  # username_taken, username_invalid: ask for another name
             self.registration.put(False)
+        # END SOLUTION
 
     def do_ping(self, message):
+        # BEGIN SOLUTION (part 2)
+        # TODO: Сразу ответьте {"type": "pong"} и ничего не показывайте. Отправьте сами
+        #   под self.send_lock, а не через self.send(): в потоке приёма ServerGone не нужен —
+        #   OSError пропустите, цикл приёма сам увидит закрытый сокет.
         try:
             with self.send_lock:
                 self.sock.sendall(encode({"type": "pong"}))
         except OSError:  # the receive loop is about to see the closed socket
             pass
+        # END SOLUTION
 
     def do_unknown(self, message):
         """A type this client does not know: show its text, if it has one."""
