@@ -42,3 +42,40 @@ def test_a_server_with_only_the_general_chat_keeps_every_point_it_earned(tmp_pat
         "server_session_reject",
         "server_session_end",
     }
+
+
+UNFINISHED = [
+    # (what is missing, exact text of alt_server/server.py, replacement, scenarios lost)
+    (
+        "no send-queue limit",
+        "if self.queued > self.server.sendq:",
+        "if False:",
+        {"server_slow_reader"},
+    ),
+    ("no ping", 'self.send("ping")', "pass", {"server_ping_timeout"}),
+    (
+        "no registration timeout",
+        "deadline = connected + server.register_timeout",
+        "deadline = connected + 3600",
+        {"server_register_timeout"},
+    ),
+    (
+        "no Ctrl+C handling",
+        "    except KeyboardInterrupt:\n        listener.close()\n        server.shutdown()\n",
+        "    finally:\n        pass\n",
+        {"server_shutdown"},
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("missing", "old", "new", "lost"), UNFINISHED, ids=[u[0] for u in UNFINISHED]
+)
+def test_an_unfinished_part_costs_only_its_own_scenario(
+    missing: str, old: str, new: str, lost: set[str], tmp_path: Path
+) -> None:
+    code = (HERE / "alt_server" / "server.py").read_text(encoding="utf-8")
+    assert code.count(old) == 1, missing
+    (tmp_path / "server.py").write_text(code.replace(old, new), encoding="utf-8")
+    report = grade_dir(tmp_path)
+    assert {r.id for r in report.results if r.status != "passed"} == lost
