@@ -45,7 +45,7 @@ def join(ctx: Context, server: object, name: str) -> Terminal:
     return term
 
 
-@terminal_scenario("end_to_end")
+@terminal_scenario("end_to_end", depends=("server_register",))
 def end_to_end(ctx: Context) -> None:
     """Сервер и клиент студента работают вместе: два клиента обмениваются
     общим и личным сообщениями."""
