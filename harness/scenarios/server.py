@@ -764,7 +764,7 @@ def server_ping_timeout(ctx: Context) -> None:
     """Молчащий клиент получает ping; кто отвечает pong, остаётся, а кто молчит после ping —
     отключается (reason timeout).
     """
-    server, (alice, bob) = chat(ctx, "Alice", "Bob", ping_interval=0.3, ping_timeout=0.8)
+    server, (alice, bob) = chat(ctx, "Alice", "Bob", ping_interval=0.3, ping_timeout=1.5)
     ctx.step("регистрация Mute, который не отвечает на ping")
     mute = ctx.probe(server, auto_pong=False)
     mute.register("Mute")
@@ -797,8 +797,8 @@ def server_register_timeout(ctx: Context) -> None:
     """Соединение, которое не зарегистрировалось за --register-timeout, получает фатальную ошибку
     registration_timeout и закрывается; зарегистрированные остаются.
     """
-    ctx.step("запуск сервера с --register-timeout 1")
-    server = ctx.server(register_timeout=1)
+    ctx.step("запуск сервера с --register-timeout 1.5")
+    server = ctx.server(register_timeout=1.5)
     silent = ctx.probe(server)
     alice = ctx.probe(server, "Alice")
     hint = (
