@@ -392,19 +392,27 @@ def print_summary(results: dict[str, Any]) -> None:
         )
 
 
-def carry_over(results: dict[str, Any], previous_file: Path) -> None:
-    """Keep the sections of the previous results that this run skipped (each is dated)."""
-    for section in ("fanout", "slow_reader", "clients"):
-        if section in results:
-            results[section]["date"] = results["date"]
+SECTIONS = ("fanout", "slow_reader", "clients")
+
+
+def carry_over(results: dict[str, Any], previous_file: Path, skipped: list[str]) -> None:
+    """Keep the previous results of the sections this run skips (each section is dated)."""
     if not previous_file.exists():
         return
     with contextlib.suppress(ValueError, OSError):
         previous = json.loads(previous_file.read_text(encoding="utf-8"))
-        for section in ("fanout", "slow_reader", "clients"):
-            if section not in results and section in previous:
+        for section in skipped:
+            if section in previous:
                 results[section] = previous[section]
                 results[section].setdefault("date", previous.get("date"))
+
+
+def save(results: dict[str, Any], out: Path) -> None:
+    """Write latest.json, latest.md and latest.svg (after every section: a crash keeps them)."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
+    (out / "latest.md").write_text(markdown(results) + "\n", encoding="utf-8")
+    plot(results, out / "latest.svg")
 
 
 def command(args: argparse.Namespace) -> int:
@@ -414,8 +422,10 @@ def command(args: argparse.Namespace) -> int:
         wanted = args.designs.split(",")
         paths = {name: path for name, path in paths.items() if name in wanted}
     receivers = [int(n) for n in args.receivers.split(",")]
+    out = Path(args.out)
+    date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results: dict[str, Any] = {
-        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "date": date,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -423,29 +433,32 @@ def command(args: argparse.Namespace) -> int:
         },
         "targets": TARGETS,
     }
-    if not args.skip_fanout:
-        results["fanout"] = bench_fanout(paths, receivers, args.repeat, args.duration, args.quiet)
-    if not args.skip_slow_reader:
+    skip = {"fanout": args.skip_fanout, "slow_reader": args.skip_slow_reader}
+    skip["clients"] = args.skip_clients
+    carry_over(results, out / "latest.json", [name for name in SECTIONS if skip[name]])
+    if not skip["fanout"]:
+        fanout = bench_fanout(paths, receivers, args.repeat, args.duration, args.quiet)
+        results["fanout"] = {"date": date, **fanout}
+        save(results, out)
+    if not skip["slow_reader"]:
         try:
-            results["slow_reader"] = bench_slow_reader(
+            slow = bench_slow_reader(
                 load.DEFAULT_SERVER,
                 args.slow_duration,
                 args.quiet,
                 args.slow_receivers,
                 repeat=args.slow_repeat,
             )
+            results["slow_reader"] = {"date": date, **slow}
+            save(results, out)
         except load.LoadError as exc:
             _say(f"медленный читатель: ошибка: {exc}")
-    if not args.skip_clients:
-        results["clients"] = bench_clients(
+    if not skip["clients"]:
+        clients = bench_clients(
             load.DEFAULT_SERVER, args.max_clients, args.step, args.clients_timeout
         )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    carry_over(results, out / "latest.json")
-    (out / "latest.json").write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n")
-    (out / "latest.md").write_text(markdown(results) + "\n", encoding="utf-8")
-    plot(results, out / "latest.svg")
+        results["clients"] = {"date": date, **clients}
+    save(results, out)
     print_summary(results)
     _say(f"Результаты: {out / 'latest.json'}, {out / 'latest.md'}, {out / 'latest.svg'}")
     return 0
@@ -463,7 +476,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--max-clients", type=int, default=10_000, help="цель по клиентам")
     parser.add_argument("--step", type=int, default=1000, help="шаг наращивания клиентов")
     parser.add_argument(
-        "--clients-timeout", type=float, default=900.0, help="предел на наращивание, с"
+        "--clients-timeout", type=float, default=1500.0, help="предел на наращивание, с"
     )
     parser.add_argument(
         "--slow-duration", type=float, default=20.0, help="секунд на прогон медленного читателя"

@@ -83,6 +83,20 @@ def raise_fd_limit() -> int:
     return soft
 
 
+def end_process(proc: subprocess.Popen[bytes], sig: int, grace: float = 10.0) -> None:
+    """Stop ``proc``: ``sig``, then SIGKILL after ``grace`` seconds. With 10 000 sockets
+    to tear down even a killed process can take a while; wait for that, but not forever."""
+    for action in (lambda: proc.send_signal(sig), proc.kill):
+        if proc.poll() is not None:
+            return
+        with contextlib.suppress(OSError):  # exited in the meantime
+            action()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(grace)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(60)
+
+
 def proc_status(pid: int) -> dict[str, int]:
     """RSS (KiB), thread count and CPU ticks of ``pid`` from /proc; empty once it is gone."""
     result: dict[str, int] = {}
@@ -157,13 +171,7 @@ class ServerProcess:
         return self.log.read().decode("utf-8", "replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        end_process(self.proc, signal.SIGTERM)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
 
@@ -733,11 +741,7 @@ class Fleet:
             with contextlib.suppress(OSError):
                 conn.close()
         for proc in self.procs:
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+            end_process(proc, signal.SIGTERM)
 
 
 # --------------------------------------------------------------------------- one load run
