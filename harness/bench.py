@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import json
 import os
 import platform
@@ -238,6 +239,11 @@ def bench_slow_reader(
     }
 
 
+def _digest(path: Path) -> str:
+    """Which version of a design was measured (the file changes as the kit evolves)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def _median(values: list[Any]) -> Any:
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -432,6 +438,10 @@ def command(args: argparse.Namespace) -> int:
             "loadavg": [round(x, 2) for x in os.getloadavg()],
         },
         "targets": TARGETS,
+        "designs": {
+            name: {"path": str(path.relative_to(KIT_ROOT)), "sha256": _digest(path)}
+            for name, path in paths.items()
+        },
     }
     skip = {"fanout": args.skip_fanout, "slow_reader": args.skip_slow_reader}
     skip["clients"] = args.skip_clients
