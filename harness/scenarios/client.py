@@ -639,14 +639,14 @@ def client_commands(ctx: Context) -> None:
 def client_session(ctx: Context) -> None:
     """Клиент спрашивает y/n на запрос сессии; в сессии строки уходят собеседнику лично;
     /exit завершает сессию."""
-    server, anna, term, _tap = anna_and_vera(ctx)
+    server, anna, term, tap = anna_and_vera(ctx)
     boris = ctx.probe(server, "Борис")
     anna.expect("system", event="join", username="Борис")
     request = {"type": "session_request", "target_username": "Вера"}
 
     ctx.step("Анна просит сессию: клиент показывает запрос и вопрос y/n")
     anna.send(request)
-    ask = {"from_username": "Анна", "message": "Анна предлагает приватную сессию"}
+    ask = tap.expect_received(WAIT, type="session_request")
     expect_shown(ctx, term, "session_request", ask, "Покажите запрос и спросите «Принять? (y/n)».")
 
     ctx.step(
@@ -656,6 +656,7 @@ def client_session(ctx: Context) -> None:
     )
     term.send_line("n")
     anna.expect("session_rejected", from_username="Анна", to_username="Вера", timeout=WAIT)
+    expect_shown(ctx, term, "session_rejected", tap.expect_received(WAIT, type="session_rejected"))
 
     ctx.step(
         "Анна просит снова, ответ y: сессия начата",
@@ -671,6 +672,7 @@ def client_session(ctx: Context) -> None:
     )
     term.send_line("y")
     anna.expect("session_accepted", from_username="Анна", to_username="Вера", timeout=WAIT)
+    expect_shown(ctx, term, "session_accepted", tap.expect_received(WAIT, type="session_accepted"))
     caught_up(term, anna, "сессия пошла 3300")
 
     ctx.step(
@@ -699,6 +701,7 @@ def client_session(ctx: Context) -> None:
     )
     term.send_line("/exit")
     anna.expect("session_ended", reason="exit", timeout=WAIT)
+    expect_shown(ctx, term, "session_ended", tap.expect_received(WAIT, type="session_ended"))
     caught_up(term, anna, "после сессии 5555")
     term.send_line("снова всем 1414")
     boris.expect("message", from_username="Вера", message="снова всем 1414", timeout=WAIT)

@@ -152,20 +152,28 @@ class Wiretap:
 
     def expect_sent(self, timeout: float, **fields: Any) -> dict[str, Any]:
         """Wait for the next message from the client with these fields (earlier ones skipped)."""
-        expected = f"клиент отправляет серверу {describe(fields)}"
+        return self._expect(FROM_CLIENT, timeout, fields)
+
+    def expect_received(self, timeout: float, **fields: Any) -> dict[str, Any]:
+        """Wait for the next message the client got from the server with these fields."""
+        return self._expect(TO_CLIENT, timeout, fields)
+
+    def _expect(self, direction: str, timeout: float, fields: dict[str, Any]) -> dict[str, Any]:
+        who = "клиент отправляет серверу" if direction == FROM_CLIENT else "клиент получает"
+        expected = f"{who} {describe(fields)}"
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                log = self.log[FROM_CLIENT]
-                for i in range(self._seen[FROM_CLIENT], len(log)):
+                log = self.log[direction]
+                for i in range(self._seen[direction], len(log)):
                     if matches(log[i], fields):
-                        self._seen[FROM_CLIENT] = i + 1
+                        self._seen[direction] = i + 1
                         return log[i]
                 remaining = deadline - time.monotonic()
                 if self.closed or remaining <= 0:
                     shown = [json.dumps(m, ensure_ascii=False) for m in log[-6:]]
-                    got = "клиент отправил: " + ("\n".join(shown) if shown else "ничего")
-                    raise Fail(expected, got=got)
+                    got = "клиент отправил: " if direction == FROM_CLIENT else "клиент получил: "
+                    raise Fail(expected, got=got + ("\n".join(shown) if shown else "ничего"))
                 self._cond.wait(remaining)
 
     def close(self) -> None:
