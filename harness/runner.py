@@ -22,7 +22,7 @@ from typing import Any
 
 from harness import __version__
 from harness.rubric import RubricEntry
-from harness.sandbox import Limits, Sandbox, isolation_status
+from harness.sandbox import Limits, Sandbox, isolation_status, running_as_root, sandbox_python
 from harness.scenario import SCENARIOS, Context, Fail, Scenario, Skip
 
 PASSED = "passed"
@@ -304,13 +304,13 @@ def grade(
     if repeat > 1 and on_result is not None:
         for result in results:
             on_result(result)
-    sandbox = Sandbox(limits)
     environment = {
         "network": isolation_status(),
         "processes": (
             "студенческие процессы запускаются от отдельного uid на сценарий"
-            if sandbox.uid is not None
-            else "студенческие процессы запускаются от пользователя проверяющего"
+            if running_as_root() and sandbox_python() is not None
+            else "студенческие процессы запускаются от пользователя проверяющего "
+            "(RLIMIT_NPROC общий для его процессов)"
         ),
     }
     return GradeReport(
