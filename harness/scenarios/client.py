@@ -290,7 +290,7 @@ class Shown:
         """The line showing the most of the message, with what it lacks.
 
         Lines with the message's main text (``anchor``) first; failing that, the line with
-        the most of its words (names, text), so a reordered users list is still shown.
+        the most of its names for a users list, so a reordered list is still shown.
         """
         lines = term.all_lines()
         best: tuple[str, list[str]] | None = None
@@ -300,7 +300,7 @@ class Shown:
             problems = self.problems(line)
             if best is None or len(problems) <= len(best[1]):
                 best = (line, problems)
-        if best is not None:
+        if best is not None or self.kind != "users_list":
             return best
         score, line = max(((self.score(line), line) for line in lines), default=(0, ""))
         return (line, self.problems(line)) if score else None
@@ -656,6 +656,7 @@ def client_session(ctx: Context) -> None:
     )
     term.send_line("n")
     anna.expect("session_rejected", from_username="Анна", to_username="Вера", timeout=WAIT)
+    ctx.step("на экране клиента сообщение об отказе")
     expect_shown(ctx, term, "session_rejected", tap.expect_received(WAIT, type="session_rejected"))
 
     ctx.step(
@@ -672,6 +673,7 @@ def client_session(ctx: Context) -> None:
     )
     term.send_line("y")
     anna.expect("session_accepted", from_username="Анна", to_username="Вера", timeout=WAIT)
+    ctx.step("на экране клиента сообщение о начале сессии")
     expect_shown(ctx, term, "session_accepted", tap.expect_received(WAIT, type="session_accepted"))
     caught_up(term, anna, "сессия пошла 3300")
 
@@ -695,14 +697,18 @@ def client_session(ctx: Context) -> None:
     )
 
     ctx.step(
-        "/exit завершает сессию; после неё строки снова уходят всем",
-        '/exit отправляет {"type": "session_end"}; после session_ended строки снова '
-        'уходят как {"type": "message"}.',
+        "/exit завершает сессию",
+        '/exit отправляет {"type": "session_end"}.',
     )
     term.send_line("/exit")
     anna.expect("session_ended", reason="exit", timeout=WAIT)
+    ctx.step("на экране клиента сообщение о конце сессии")
     expect_shown(ctx, term, "session_ended", tap.expect_received(WAIT, type="session_ended"))
     caught_up(term, anna, "после сессии 5555")
+    ctx.step(
+        "после сессии обычная строка снова уходит всем",
+        'После session_ended обычные строки снова уходят как {"type": "message"}.',
+    )
     term.send_line("снова всем 1414")
     boris.expect("message", from_username="Вера", message="снова всем 1414", timeout=WAIT)
     check_clean(ctx, term)

@@ -123,4 +123,15 @@ CLIENT_MUTANTS: list[dict[str, str]] = [
         "new": '            for line in chunk.split(b"\\n"):\n',
         "loses": "client_display",
     },
+    {
+        "id": "client_rejection_not_shown",
+        "about": "a rejected session request is handled silently: nothing on the screen",
+        "file": "client.py",
+        "old": (
+            '            self.forget(message.get("from_username"))\n'
+            '        self.term.show(self.system_line(message, self.field(message, "message")))\n'
+        ),
+        "new": '            self.forget(message.get("from_username"))\n',
+        "loses": "client_session",
+    },
 ]
