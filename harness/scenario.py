@@ -166,7 +166,7 @@ class Context:
         for func in funcs:
             try:
                 func()
-            except Exception as exc:
+            except Exception as exc:  # one failed close must not leave the rest running
                 self.transcript("harness").add("error", f"ошибка при очистке: {exc!r}")
         self.sandbox.cleanup()
 
