@@ -30,6 +30,9 @@ from harness.scenarios.wiretap import Wiretap
 from harness.terminal import Terminal, TerminalTimeout
 
 WAIT = 3.0  # seconds the screen may take to show what it should
+# A passing client needs about 1 s per scenario; every wait has its own WAIT, so this bound
+# only matters on an overloaded machine (load average 100 on 2 cores took up to 9 s).
+SCENARIO_TIMEOUT = 20.0
 SETTLE = 1.0  # grace for a client that shows its prompt only after the next Enter
 TIME_SLACK = 2  # seconds between the probe's timestamp and the client's one
 CLIENT_TZ_SHIFT = 3 * 60 + 37  # minutes: the client's local clock is this far from the server's
@@ -392,7 +395,7 @@ def anna_and_vera(ctx: Context) -> Chat:
 # -- the scenarios ------------------------------------------------------------------------------
 
 
-@terminal_scenario("client_register")
+@terminal_scenario("client_register", timeout=SCENARIO_TIMEOUT)
 def client_register(ctx: Context) -> None:
     """Клиент спрашивает имя «Введите имя: » и переспрашивает, если имя занято."""
     server = ctx.server("reference")
@@ -425,7 +428,7 @@ def client_register(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@terminal_scenario("client_display")
+@terminal_scenario("client_display", timeout=SCENARIO_TIMEOUT)
 def client_display(ctx: Context) -> None:
     """Клиент показывает каждое сообщение: время сервера, отправителя и текст;
     личные помечает «лично»."""
@@ -454,6 +457,7 @@ def client_display(ctx: Context) -> None:
         ctx, term, "private", private, "Личное сообщение отметьте словом «лично», например [лично]."
     )
 
+    tap.chop(None)  # enough of that: the rest arrives as the server sent it
     ctx.step("Кира выходит: уведомление о выходе со счётчиком онлайн")
     kira.close()
     leave = anna.expect("system", event="leave", username="Кира")
@@ -513,7 +517,7 @@ def users_list(probe: Probe) -> dict[str, Any]:
     return probe.expect("users_list", timeout=WAIT)
 
 
-@terminal_scenario("client_prompt_mode")
+@terminal_scenario("client_prompt_mode", timeout=SCENARIO_TIMEOUT)
 def client_prompt_mode(ctx: Context) -> None:
     """Приглашение ввода показывает режим: «общий» или «сессия с ИМЯ»."""
     _server, anna, term, _tap = anna_and_vera(ctx)
@@ -559,7 +563,7 @@ def client_prompt_mode(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@terminal_scenario("client_commands")
+@terminal_scenario("client_commands", timeout=SCENARIO_TIMEOUT)
 def client_commands(ctx: Context) -> None:
     """Команды /help, /users, /private ИМЯ ТЕКСТ работают;
     неизвестная команда — подсказка, а не сообщение в чат."""
@@ -635,7 +639,7 @@ def client_commands(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@terminal_scenario("client_session")
+@terminal_scenario("client_session", timeout=SCENARIO_TIMEOUT)
 def client_session(ctx: Context) -> None:
     """Клиент спрашивает y/n на запрос сессии; в сессии строки уходят собеседнику лично;
     /exit завершает сессию."""
@@ -714,7 +718,7 @@ def client_session(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@terminal_scenario("client_typing")
+@terminal_scenario("client_typing", timeout=SCENARIO_TIMEOUT)
 def client_typing(ctx: Context) -> None:
     """Входящее сообщение печатается над строкой ввода;
     набранный текст остаётся на месте и отправляется целиком."""
@@ -768,7 +772,7 @@ def client_typing(ctx: Context) -> None:
     check_clean(ctx, term)
 
 
-@terminal_scenario("client_quit")
+@terminal_scenario("client_quit", timeout=SCENARIO_TIMEOUT)
 def client_quit(ctx: Context) -> None:
     """/quit завершает клиент с кодом 0; если сервер пропал,
     клиент сообщает об этом и завершается с ненулевым кодом."""

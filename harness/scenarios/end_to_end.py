@@ -12,6 +12,7 @@ from harness.scenario import Context
 from harness.scenarios.client import (
     NAME_PROMPT,
     NAME_WORD,
+    SCENARIO_TIMEOUT,
     SETTLE,
     at_prompt,
     check_clean,
@@ -45,7 +46,7 @@ def join(ctx: Context, server: object, name: str) -> Terminal:
     return term
 
 
-@terminal_scenario("end_to_end", depends=("server_register",))
+@terminal_scenario("end_to_end", depends=("server_register",), timeout=SCENARIO_TIMEOUT)
 def end_to_end(ctx: Context) -> None:
     """Сервер и клиент студента работают вместе: два клиента обмениваются
     общим и личным сообщениями."""

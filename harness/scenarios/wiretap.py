@@ -107,12 +107,13 @@ class Wiretap:
                 time.sleep(self.chop_delay)  # the injected fault: a pause mid-message
             dst.sendall(part)
 
-    def chop(self, delay: float = CHOP_DELAY) -> None:
+    def chop(self, delay: float | None = CHOP_DELAY) -> None:
         """From now on deliver server lines cut inside every multi-byte UTF-8 character,
         the pieces ``delay`` seconds apart; lines that come together stay glued (the cut
-        falls inside characters, not at the newlines)."""
+        falls inside characters, not at the newlines).  ``None`` stops cutting."""
         self.chop_delay = delay
-        self.transcript.add("harness", "прослушка режет строки к клиенту внутри букв UTF-8")
+        state = "режет строки к клиенту внутри букв UTF-8" if delay else "больше не режет строки"
+        self.transcript.add("harness", f"прослушка {state}")
 
     def _record(self, direction: str, line: bytes) -> None:
         text = line.decode("utf-8", "replace").rstrip("\r")
