@@ -186,9 +186,10 @@ MUTANTS: list[Mutant] = [
         id="server_no_shutdown_notice",
         file="server.py",
         why="Ctrl+C closes the connections without the shutdown notice",
-        old="""        for user in users:
-            user.outbox.send_last(goodbye)""",
-        new="""        del goodbye""",
+        old="""        goodbye = system_line("shutdown", len(users))
+""",
+        new="""        goodbye = b""  # nobody is told
+""",
         loses=("server_shutdown",),
     ),
     Mutant(
