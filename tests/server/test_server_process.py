@@ -113,3 +113,33 @@ def test_server_runs_on_python_3_6(start_server) -> None:
     server.signal(signal.SIGTERM)
     alice.wait_for("system", event="shutdown")
     assert server.wait_exit() == 0
+
+
+def test_server_works_with_select_where_poll_is_missing(start_server, tmp_path) -> None:
+    """Windows has no select.poll(): the same server must work on select() alone."""
+    wrapper = tmp_path / "server_without_poll.py"
+    wrapper.write_text(
+        "import runpy, select, sys\n"
+        "del select.poll\n"
+        f"runpy.run_path({str(SERVER)!r}, run_name='__main__')\n",
+        encoding="utf-8",
+    )
+    server = start_server("--sendq-bytes", "65536", "--register-timeout", "0.5", script=wrapper)
+    alice, bob = server.users("Alice", "Bob")
+    alice.send({"type": "message", "message": "через select"})
+    bob.expect("message", from_username="Alice", message="через select")
+    server.client().expect_error("registration_timeout", fatal=True)
+    server.client("Slow", rcvbuf=4096)
+    for early in (alice, bob):
+        early.expect("system", event="join", username="Slow")
+    for number in range(5000):
+        alice.send({"type": "message", "message": f"{number} " + "ю" * 4000})
+        message = bob.next_message()
+        if message["type"] == "system":
+            assert message["reason"] == "overflow", message
+            break
+    else:
+        raise AssertionError("the slow reader was never dropped")
+    server.signal(signal.SIGTERM)
+    alice.wait_for("system", event="shutdown")
+    assert server.wait_exit() == 0
