@@ -1,10 +1,11 @@
 """Client scenarios: the reference server, the student's client in a real terminal.
 
-The other parties are raw-socket probes (:mod:`harness.probe`), so every check is about
-what the student's client shows and sends.  What the screen must show is read from the
-display contract in ``lab/protocol.json`` (``client.display``): a ``graded`` list of
+The other parties are raw-socket probes (:mod:`harness.probe`), and the client talks to the
+server through a :class:`~harness.scenarios.wiretap.Wiretap`, so every check is about what
+the student's client shows and sends.  What the screen must show is read from the display
+contract in ``lab/protocol.json`` (``client.display``): a ``graded`` list of
 case-insensitive substrings that must all be on ONE screen line, placeholders filled from
-the message the server really sent (a probe receives the same message).
+the message the client really received (the wiretap's copy).
 
 Each scenario grades one feature and avoids depending on the others, so that a client with
 one bug loses points in the scenario that names it and keeps them elsewhere.  For example
@@ -441,18 +442,17 @@ def client_display(ctx: Context) -> None:
         FRAMING_HINT,
     )
     kira = ctx.probe(server, "Кира")
-    join = anna.expect("system", event="join", username="Кира")
+    join = tap.expect_received(WAIT, type="system", event="join", username="Кира")
     expect_shown(ctx, term, "system", join, "Покажите текст уведомления и «онлайн: N».")
 
     ctx.step("Анна пишет всем: время сервера, имя отправителя, текст")
     anna.send({"type": "message", "message": "общий привет 7341"})
-    broadcast = kira.expect("message", message="общий привет 7341")
+    broadcast = tap.expect_received(WAIT, type="message", message="общий привет 7341")
     expect_shown(ctx, term, "message", broadcast)
 
     ctx.step("Анна пишет Вере лично: строка помечена «лично»")
     anna.send({"type": "private", "target_username": "Вера", "message": "секрет 5120"})
-    after = users_list(anna)  # answered right after the private: its time is that close
-    private = {"from_username": "Анна", "message": "секрет 5120", "timestamp": after["timestamp"]}
+    private = tap.expect_received(WAIT, type="private", message="секрет 5120")
     expect_shown(
         ctx, term, "private", private, "Личное сообщение отметьте словом «лично», например [лично]."
     )
@@ -460,13 +460,12 @@ def client_display(ctx: Context) -> None:
     tap.chop(None)  # enough of that: the rest arrives as the server sent it
     ctx.step("Кира выходит: уведомление о выходе со счётчиком онлайн")
     kira.close()
-    leave = anna.expect("system", event="leave", username="Кира")
+    leave = tap.expect_received(WAIT, type="system", event="leave", username="Кира")
     expect_shown(ctx, term, "system", leave, "Покажите текст уведомления и «онлайн: N».")
 
     ctx.step("ошибка сервера (личное несуществующему пользователю) показана со словом «Ошибка»")
     term.send_line("/private Никто 123")
-    anna.send({"type": "private", "target_username": "Никто", "message": "123"})
-    error = anna.expect("error", code="unknown_user")
+    error = tap.expect_received(WAIT, type="error", code="unknown_user")
     expect_shown(ctx, term, "error", error, "Покажите ошибку: «Ошибка: <текст из message>».")
 
     ctx.step(
@@ -509,12 +508,6 @@ def nothing_before(
     test; ``receiver`` gets the marker and nothing ``forbid`` selects before it."""
     term.send_line(marker_line)
     receiver.expect_nothing_before_marker(marker, forbid=forbid, timeout=WAIT, what=what, hint=hint)
-
-
-def users_list(probe: Probe) -> dict[str, Any]:
-    """The server's users list as ``probe`` gets it now."""
-    probe.send({"type": "users"})
-    return probe.expect("users_list", timeout=WAIT)
 
 
 @terminal_scenario("client_prompt_mode", timeout=SCENARIO_TIMEOUT)
@@ -613,7 +606,7 @@ def client_commands(ctx: Context) -> None:
         ctx,
         term,
         "users_list",
-        users_list(anna),
+        tap.expect_received(WAIT, type="users_list"),
         'Отправьте {"type": "users"} и покажите имена из ответа через запятую, по порядку.',
     )
 
