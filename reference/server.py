@@ -214,6 +214,15 @@ class LineReader(object):
         return bool(wait_for_io(readable=[self.sock.fileno()], timeout=timeout))
 
     def _next_buffered_line(self):
+        # BEGIN SOLUTION (part 1)
+        # TODO: Отрежьте от начала self._buffer (bytearray: readline() дописывает в него
+        #   всё, что вернул recv()) следующую полную строку — всё до b"\n" — и верните её как bytes
+        #   без "\n" и без "\r" перед ним. Пустые строки (из одних пробелов) пропускайте. Полной
+        #   строки в буфере нет — верните None: readline() дождётся новых байтов. Строка или хвост
+        #   без "\n" длиннее self.max_line_bytes — raise LineTooLong() (это проверяет сценарий
+        #   части 5). Не декодируйте здесь: буква UTF-8 может быть разрезана между двумя recv().
+        #   self._scanned — необязательная оптимизация: сколько байт буфера уже проверено, в них
+        #   "\n" нет.
         while True:
             end = self._buffer.find(b"\n", self._scanned)
             if end < 0:
@@ -231,6 +240,7 @@ class LineReader(object):
                 raise LineTooLong()
             if line.strip():
                 return line
+        # END SOLUTION: return None
 
 
 def timestamp():
@@ -245,16 +255,27 @@ def encode_line(message_type, **fields):
     (ensure_ascii=False); NaN and Infinity are refused (allow_nan=False). Encode a message
     once and send the same bytes to every receiver.
     """
+    # BEGIN SOLUTION (part 1)
+    # TODO: Соберите объект {"type": message_type, ...fields, "timestamp": timestamp()} и
+    #   верните его одной строкой протокола (bytes): json.dumps(..., ensure_ascii=False) + "\n" в
+    #   UTF-8. Кодируйте сообщение один раз и отправляйте одни и те же байты всем получателям.
+    #   (Заглушка возвращает пустую строку протокола.)
     message = {"type": message_type}
     message.update(fields)
     message["timestamp"] = timestamp()
     text = json.dumps(message, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return (text + "\n").encode("utf-8")
+    # END SOLUTION: return b"\n"
 
 
 def user_key(name):
     """The identity of a name: equal for names that differ only in case or Unicode form."""
+    # BEGIN SOLUTION (part 2)
+    # TODO: Ключ имени в словаре пользователей: имена, которые отличаются только
+    #   регистром (Bob и bob) или формой записи Unicode, дают один ключ —
+    #   unicodedata.normalize("NFC", name), затем .casefold().
     return unicodedata.normalize("NFC", name).casefold()
+    # END SOLUTION: return name
 
 
 SYSTEM_TEXTS = {
@@ -647,8 +668,12 @@ class ClientHandler(object):
                 return
             if line is None:  # end of input
                 return
+            # BEGIN SOLUTION (part 5)
+            # TODO: Любая строка от клиента (и pong) — признак жизни: self.last_heard =
+            #   time.monotonic(), self.ping_sent_at = None.
             self.last_heard = time.monotonic()  # any message is a sign of life
             self.ping_sent_at = None
+            # END SOLUTION
             self.handle_line(line)
 
     def flush_batch(self):
@@ -661,8 +686,13 @@ class ClientHandler(object):
         self.batch.clear()
 
     def finish(self):
+        # BEGIN SOLUTION (part 5)
+        # TODO: Медленный клиент: если его очередь отправки переполнилась
+        #   (self.outbox.overflowed — Outbox выставляет его сам, когда неотправленного больше
+        #   --sendq-bytes), уходит он с причиной "overflow".
         if self.outbox.overflowed:
             self.leave_reason = "overflow"
+        # END SOLUTION
         self.server.leave(self, self.leave_reason)
         self.flush_batch()  # this thread's last broadcasts
         if self.linger:
@@ -679,6 +709,13 @@ class ClientHandler(object):
     # -- clocks -----------------------------------------------------------------------
 
     def next_deadline(self):
+        # BEGIN SOLUTION (part 5)
+        # TODO: Когда истекает ближайший таймер этого соединения (значение
+        #   time.monotonic()), или None — ждать без срока. До регистрации — connected_at +
+        #   register_timeout (0 — без срока). После — если ping ещё не отправлен, last_heard +
+        #   ping_interval, иначе ping_sent_at + ping_timeout (ping_interval 0 — без ping). handle()
+        #   ждёт строку до этого срока, а потом вызывает on_deadline(). Пишите вместе с
+        #   on_deadline(): без неё поток будет крутиться вхолостую.
         server = self.server
         if self.username is None:
             if server.register_timeout > 0:
@@ -689,8 +726,14 @@ class ClientHandler(object):
         if self.ping_sent_at is None:
             return self.last_heard + server.ping_interval
         return self.ping_sent_at + server.ping_timeout
+        # END SOLUTION: return None
 
     def on_deadline(self):
+        # BEGIN SOLUTION (part 5)
+        # TODO: Срок из next_deadline() прошёл. Не зарегистрировался — фатальная ошибка
+        #   registration_timeout (self.fail). Ping ещё не отправлен — отправьте {"type": "ping"}
+        #   (encode_line("ping")) и запомните self.ping_sent_at = time.monotonic(). Ping уже был, а
+        #   клиент молчит — self.leave_reason = "timeout", self.stopping = True.
         if self.username is None:
             self.fail("registration_timeout", "Время на регистрацию истекло")
         elif self.ping_sent_at is None:
@@ -700,6 +743,7 @@ class ClientHandler(object):
             log.info("%s не ответил на ping", self.describe())
             self.leave_reason = "timeout"
             self.stopping = True
+        # END SOLUTION
 
     # -- sending helpers ----------------------------------------------------------------
 
@@ -725,10 +769,15 @@ class ClientHandler(object):
     # -- incoming messages --------------------------------------------------------------
 
     def handle_line(self, line):
+        # BEGIN SOLUTION (part 1)
+        # TODO: line — одна полная строка (bytes) от LineReader. Декодируйте её из UTF-8
+        #   и разберите JSON (json.loads). Не UTF-8 или не JSON — message = None (ниже это станет
+        #   ошибкой invalid_json); RecursionError тоже ловите: "[[[[..." глубиной в тысячи уровней.
         try:
             message = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, ValueError, RecursionError):  # not UTF-8 / not JSON
             message = None
+        # END SOLUTION: message = None
         if not isinstance(message, dict):
             self.error("invalid_json", "Ожидается JSON-объект в одной строке")
             return
@@ -741,9 +790,20 @@ class ClientHandler(object):
             self.error("invalid_message", "Неверное сообщение: {}".format(exc))
 
     def register(self, message):
+        # BEGIN SOLUTION (part 5)
+        # TODO: До регистрации любое сообщение с полем type — ошибка not_registered
+        #   (соединение остаётся открытым).
         if "type" in message:
             self.error("not_registered", 'Сначала зарегистрируйтесь: {"username": "ИМЯ"}')
             return
+        # END SOLUTION
+        # BEGIN SOLUTION (part 2)
+        # TODO: Регистрация: первое сообщение — {"username": ИМЯ}. Возьмите имя через
+        #   text_field(message, "username") (нет поля или не строка — BadMessage, handle_line()
+        #   ответит invalid_message), приведите к NFC и проверьте USERNAME_RE.fullmatch(): не
+        #   подходит — ошибка username_invalid (self.error). Иначе займите имя:
+        #   self.server.join(self, name); False — имя занято, ошибка username_taken. После ошибки
+        #   соединение остаётся открытым: клиент пробует снова.
         name = unicodedata.normalize("NFC", text_field(message, "username"))
         if not USERNAME_RE.fullmatch(name):
             self.error(
@@ -752,13 +812,19 @@ class ClientHandler(object):
             )
         elif not self.server.join(self, name):
             self.error("username_taken", "Имя {} уже занято".format(name))
+        # END SOLUTION
 
     def dispatch(self, message):
+        # BEGIN SOLUTION (part 5)
+        # TODO: Сообщение без type: если в нём есть username — это повторная регистрация,
+        #   ошибка already_registered; иначе raise BadMessage (handle_line() ответит
+        #   invalid_message).
         if "type" not in message:
             if "username" in message:
                 self.error("already_registered", "Вы уже вошли как {}".format(self.username))
                 return
             raise BadMessage("нет поля «type»")
+        # END SOLUTION
         message_type = text_field(message, "type")
         method = getattr(self, "do_" + message_type, None)
         if method is None:
@@ -769,20 +835,35 @@ class ClientHandler(object):
     def chat_text(self, message):
         """The text of a chat message, stripped; None (after an error) if out of limits."""
         text = text_field(message, "message").strip()
+        # BEGIN SOLUTION (part 5)
+        # TODO: Пустой после strip() текст — ошибка empty_message; длиннее MAX_TEXT_CHARS
+        #   символов — message_too_long. В обоих случаях верните None: такое сообщение никуда не
+        #   уходит.
         if not text:
             self.error("empty_message", "Пустое сообщение не отправлено")
             return None
         if len(text) > MAX_TEXT_CHARS:
             self.error("message_too_long", "Сообщение длиннее {} символов".format(MAX_TEXT_CHARS))
             return None
+        # END SOLUTION
         return text
 
     def do_message(self, message):
+        # BEGIN SOLUTION (part 2)
+        # TODO: Общее сообщение: текст — self.chat_text(message) (None значит, что ошибка
+        #   уже отправлена), затем self.server.broadcast(self, text).
         text = self.chat_text(message)
         if text is not None:
             self.server.broadcast(self, text)
+        # END SOLUTION
 
     def do_private(self, message):
+        # BEGIN SOLUTION (part 3)
+        # TODO: Личное сообщение: имя адресата — text_field(message, "target_username"),
+        #   текст — self.chat_text(message) (None — ошибка уже отправлена). Адресата найдите через
+        #   self.find_other() (она сама отвечает unknown_user или self_target и тогда возвращает
+        #   None) и отправьте только ему: target.send("private", from_username=self.username,
+        #   message=text).
         target_name = text_field(message, "target_username")
         text = self.chat_text(message)
         if text is None:
@@ -790,34 +871,58 @@ class ClientHandler(object):
         target = self.find_other(target_name)
         if target is not None:
             target.send("private", from_username=self.username, message=text)
+        # END SOLUTION
 
     def do_session_request(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Запрос сессии к target_username: адресат — self.find_other() (она сама
+        #   отвечает unknown_user, self_target). Затем self.server.request_session(self, target);
+        #   если она вернула текст отказа — ошибка busy с этим текстом.
         target = self.find_other(text_field(message, "target_username"))
         if target is not None:
             refusal = self.server.request_session(self, target)
             if refusal:
                 self.error("busy", refusal)
+        # END SOLUTION
 
     def do_session_response(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Ответ на запрос сессии: target_username — кто просил (text_field),
+        #   accepted — bool_field(message, "accepted"). Примените его:
+        #   self.server.answer_session(self, имя, accepted); если она вернула пару (code, text) —
+        #   отправьте эту ошибку.
         requester_name = text_field(message, "target_username")
         accepted = bool_field(message, "accepted")
         refusal = self.server.answer_session(self, requester_name, accepted)
         if refusal:
             code, text = refusal
             self.error(code, text)
+        # END SOLUTION
 
     def do_session_end(self, message):
+        # BEGIN SOLUTION (part 4)
+        # TODO: Выход из сессии: self.server.end_session(self, "exit"); если сессии не
+        #   было (False) — ошибка not_in_session.
         if not self.server.end_session(self, "exit"):
             self.error("not_in_session", "Вы не в приватной сессии")
+        # END SOLUTION
 
     def do_users(self, message):
+        # BEGIN SOLUTION (part 3)
+        # TODO: Ответьте только спросившему: users_list с именами в порядке входа
+        #   (self.server.user_names()).
         self.send("users_list", users=self.server.user_names())
+        # END SOLUTION
 
     def do_pong(self, message):
         pass  # the sign of life was already recorded in handle()
 
     def find_other(self, name):
         """The handler of the online user `name`; None after an error if there is none."""
+        # BEGIN SOLUTION (part 3)
+        # TODO: Найдите онлайн-пользователя name через self.server.find_user(). Нет
+        #   такого — ошибка unknown_user; это вы сами — ошибка self_target; в обоих случаях верните
+        #   None.
         target = self.server.find_user(name)
         if target is None:
             self.error("unknown_user", "Пользователь {} не в сети".format(name))
@@ -825,6 +930,7 @@ class ClientHandler(object):
             self.error("self_target", "Нельзя обращаться к самому себе")
             return None
         return target
+        # END SOLUTION: return None
 
 
 # ---------------------------------------------------------------------------------------
@@ -968,6 +1074,14 @@ class ChatServer(object):
         # Only the registry lock: a join or leave that holds membership_lock may still be
         # announcing to thousands; waiting for it could take longer than the 2 seconds
         # we have. Announcements queued after the goodbye are dropped (send_last).
+        # BEGIN SOLUTION (part 5)
+        # TODO: Остановка (Ctrl+C). Под self.lock: если self.shutting_down уже True —
+        #   верните (второй вызов); иначе выставьте его и возьмите снимки: пользователи, пары
+        #   сессий, все соединения (handlers — ниже их закроют). Без блокировки: каждому в сессии —
+        #   session_ended_line(собеседник, он, "shutdown"), затем каждому пользователю одно и то же
+        #   system с event "shutdown" (system_line) — через outbox.send_later(), прощание с
+        #   last=True: после него в очередь ничего не встанет. Доставит их поток Flusher, ниже его
+        #   дожидаются.
         with self.lock:
             if self.shutting_down:
                 return
@@ -983,6 +1097,7 @@ class ChatServer(object):
         goodbye = system_line("shutdown", len(users))
         for user in users:
             user.outbox.send_later(goodbye, last=True)
+        # END SOLUTION: handlers = []
         self.flusher.wait_idle(deadline - time.monotonic())
         for handler in handlers:
             handler.outbox.hang_up()
@@ -1013,6 +1128,19 @@ class ChatServer(object):
         The welcome is queued while the registry lock is held, so it reaches the new user
         before anything another thread sends it after the lock is released.
         """
+        # BEGIN SOLUTION (part 2)
+        # TODO: Зарегистрируйте handler под именем name атомарно: проверка «имя свободно»
+        #   и занятие — под одним захватом self.lock, иначе два одинаковых имени проскочат
+        #   одновременно. Ключ — user_key(name); занято — верните False. Иначе запишите
+        #   handler.username и handler.key, добавьте handler в self.users (OrderedDict: порядок
+        #   входа) и пересоберите self.user_tuple. Приветствие (system_line с event "welcome" и
+        #   online_users) поставьте новичку в очередь ещё под self.lock — handler.outbox.queue(),
+        #   там нет ввода-вывода, — чтобы оно пришло раньше всего остального; после блокировки —
+        #   handler.outbox.flush(). Остальным — join через self._announce(others, ...). Всё это —
+        #   внутри self.membership_lock: тогда все видят входы и выходы в одном порядке. Под
+        #   self.lock не отправляйте и не ждите. (Часть 5: если self.shutting_down —
+        #   handler.stopping = True и верните True, ничего не занимая.) Верните True и запишите
+        #   вход в журнал (log.info).
         key = user_key(name)
         with self.membership_lock:
             with self.lock:
@@ -1031,37 +1159,68 @@ class ChatServer(object):
             self._announce(others, system_line("join", online, username=name))
         log.info("Вошёл %s, онлайн: %d", handler.describe(), online)
         return True
+        # END SOLUTION: return False
 
     def leave(self, handler, reason):
         """Forget a connection; if it was a user, end its session and announce the leave."""
         with self.membership_lock:
             with self.lock:
                 self.connections.discard(handler)
+                # BEGIN SOLUTION (part 2)
+                # TODO: Соединение закрылось (вызывает finish() его потока). Если это не
+                #   зарегистрированный пользователь (handler.key is None или в self.users под его
+                #   ключом другой) — просто верните. Иначе удалите его из self.users и пересоберите
+                #   self.user_tuple — всё под self.lock, как в join().
                 if handler.key is None or self.users.get(handler.key) is not handler:
                     return
                 del self.users[handler.key]
                 self.user_tuple = tuple(self.users.values())
+                # END SOLUTION: return
+                # BEGIN SOLUTION (part 4)
+                # TODO: Уходящий больше не ждёт ответов и не ждут его: уберите из
+                #   self.pending все пары с handler.key. Если он был в сессии, удалите её из
+                #   self.sessions в обе стороны и запомните собеседника в partner (иначе partner =
+                #   None).
                 self.pending = {pair for pair in self.pending if handler.key not in pair}
                 partner = self.sessions.pop(handler.key, None)
                 if partner is not None:
                     del self.sessions[partner.key]
+                # END SOLUTION: partner = None
                 if self.shutting_down:
                     return
                 online = len(self.users)
                 others = self.user_tuple
+            # BEGIN SOLUTION (part 4)
+            # TODO: Собеседнику (если был) — session_ended с reason "disconnect":
+            #   session_ended_line(handler, partner, "disconnect").
             if partner is not None:
                 partner.outbox.send(session_ended_line(handler, partner, "disconnect"))
+            # END SOLUTION
+            # BEGIN SOLUTION (part 2)
+            # TODO: Остальным (others, снимок под self.lock) — system с event "leave",
+            #   username, reason и online_users: system_line("leave", online, username=...,
+            #   reason=reason) через self._announce(). Отправляйте уже без self.lock, но внутри
+            #   membership_lock.
             leave_line = system_line("leave", online, username=handler.username, reason=reason)
             self._announce(others, leave_line)
+            # END SOLUTION
         log.info("Вышел %s (%s), онлайн: %d", handler.describe(), reason, online)
 
     def find_user(self, name):
+        # BEGIN SOLUTION (part 3)
+        # TODO: Обработчик пользователя name или None. Ищите по user_key(name) (без учёта
+        #   регистра); словарь читайте под self.lock.
         with self.lock:
             return self.users.get(user_key(name))
+        # END SOLUTION: return None
 
     def user_names(self):
+        # BEGIN SOLUTION (part 3)
+        # TODO: Имена всех пользователей в порядке входа (self.user_tuple); читайте под
+        #   self.lock.
         with self.lock:
             return [handler.username for handler in self.user_tuple]
+        # END SOLUTION: return []
 
     def broadcast(self, sender, text):
         """Send a chat message to every user but its sender: encoded once, lock not held.
@@ -1069,6 +1228,13 @@ class ChatServer(object):
         The bytes join the sender's batch (see ClientHandler.handle): they are queued now
         and pushed when the sender's thread has handled all the lines it has buffered.
         """
+        # BEGIN SOLUTION (part 2)
+        # TODO: Разошлите общее сообщение всем пользователям, кроме отправителя. Под
+        #   self.lock только возьмите снимок получателей (self.user_tuple — неизменяемый кортеж);
+        #   отправляйте уже без блокировки. Закодируйте один раз: encode_line("message",
+        #   from_username=sender.username, message=text), и каждому получателю
+        #   receiver.outbox.send(data, sender.batch): с batch байты уйдут пачкой, когда поток
+        #   отправителя разберёт все принятые строки.
         with self.lock:
             receivers = self.user_tuple
         data = encode_line("message", from_username=sender.username, message=text)
@@ -1076,6 +1242,7 @@ class ChatServer(object):
         for receiver in receivers:
             if receiver is not sender:
                 receiver.outbox.send(data, batch)
+        # END SOLUTION
 
     @staticmethod
     def _send_all(receivers, data):
@@ -1091,6 +1258,12 @@ class ChatServer(object):
 
     def request_session(self, requester, target):
         """Record a request and notify the target; return a refusal text (busy) or None."""
+        # BEGIN SOLUTION (part 4)
+        # TODO: Под self.lock: если просящий или адресат уже в сессии (их ключи в
+        #   self.sessions) или такой запрос уже ждёт (пара (requester.key, target.key) в
+        #   self.pending) — верните текст отказа для ошибки busy. Иначе добавьте пару в
+        #   self.pending и, уже без блокировки, отправьте адресату session_request с from_username
+        #   и текстом. Верните None.
         with self.lock:
             if requester.key in self.sessions:
                 return "Вы уже в приватной сессии"
@@ -1105,9 +1278,18 @@ class ChatServer(object):
             message="{} хочет начать приватную сессию с вами".format(requester.username),
         )
         return None
+        # END SOLUTION: return None
 
     def answer_session(self, responder, requester_name, accepted):
         """Apply an answer; tell both. Return (code, text) when it cannot be applied."""
+        # BEGIN SOLUTION (part 4)
+        # TODO: Под self.lock: найдите просящего (self.users по user_key) и проверьте,
+        #   что пара (его ключ, responder.key) ждёт в self.pending, иначе верните
+        #   ("no_pending_request", текст). При согласии, если кто-то из двоих уже в сессии, верните
+        #   ("busy", текст). Уберите запрос из self.pending; при согласии запишите сессию в обе
+        #   стороны (self.sessions[ключ одного] = обработчик другого) и уберите встречный запрос.
+        #   Без блокировки отправьте обоим одни и те же байты session_accepted или session_rejected
+        #   (from_username — просящий, to_username — ответивший) и верните None.
         with self.lock:
             requester = self.users.get(user_key(requester_name))
             pair = (requester.key if requester else None, responder.key)
@@ -1133,9 +1315,14 @@ class ChatServer(object):
         )
         self._send_all((requester, responder), data)
         return None
+        # END SOLUTION: return None
 
     def end_session(self, handler, reason):
         """End `handler`'s session and tell both; False if it is in none."""
+        # BEGIN SOLUTION (part 4)
+        # TODO: Под self.lock уберите сессию handler из self.sessions в обе стороны;
+        #   сессии нет — верните False. Без блокировки отправьте обоим session_ended_line(handler,
+        #   partner, reason) и верните True.
         with self.lock:
             partner = self.sessions.pop(handler.key, None)
             if partner is None:
@@ -1143,6 +1330,7 @@ class ChatServer(object):
             del self.sessions[partner.key]
         self._send_all((handler, partner), session_ended_line(handler, partner, reason))
         return True
+        # END SOLUTION: return False
 
 
 def format_address(sockaddr):
