@@ -55,7 +55,7 @@ IN_FLIGHT_DELIVERIES = 200_000  # flat-out senders: messages in flight x receive
 SENDER_BATCH = 256  # messages written per wake-up of a flat-out sender
 READ_PERIOD = 0.005  # user workers read all their sockets at most this often
 FD_LIMIT_WANTED = 65536
-DRAIN_MAX = 300.0  # seconds the queues may take to drain after sending stopped
+DRAIN_MAX = 60.0  # seconds the queues may take to drain; what is left is "undelivered"
 
 LOAD_TEXT = re.compile(rb'"L(\d+):(\d+)')
 PROBE_TEXT = re.compile(rb'"P\d+:\d+:(\d+)')
@@ -302,7 +302,7 @@ class Worker:
         due = [self.probe_due(p) for p in self.probes if p.probe is not None]
         if self.rate:
             due += [(p.seq + 1) / self.rate for p in self.senders]
-        if self.flooder is not None:
+        if self.flooder is not None and self.flood_targets():
             due.append((self.flooder.seq + 1) / self.flood_rate)
         if not due:
             return TICK
@@ -599,10 +599,13 @@ class Worker:
             )
             self.on_write(peer)
 
+    def flood_targets(self) -> list[str]:
+        return [p.name for p in self.peers if p.stuck and p.name not in self.leaves]
+
     def pump_flood(self, peer: Peer) -> None:
         """Private messages to the users that never read, until the server drops them."""
         due = int((time.monotonic() - self.t_start) * self.flood_rate) - peer.seq
-        targets = [p.name for p in self.peers if p.stuck and p.name not in self.leaves]
+        targets = self.flood_targets()
         if due <= 0 or peer.state != "ready" or not targets or len(peer.out) > RECV_BYTES:
             return
         peer.seq += due
