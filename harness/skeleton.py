@@ -16,9 +16,12 @@ In ``exercises/`` the region becomes::
         # TODO (часть 1): разрежьте буфер по b"\\n" и верните готовые строки.
         return []
 
-``# TODO:`` comment lines right after ``BEGIN`` are the task text (several lines allowed,
-continuation lines start with ``#``).  The statement after ``END SOLUTION:`` is the placeholder
-that keeps the skeleton running; without one, ``pass`` is inserted.  Markers never nest.
+``# TODO:`` comment lines right after ``BEGIN`` are the task text (several lines allowed;
+continuation lines start with ``#`` and at least two spaces, so a comment of the solution
+itself, ``# like this``, right after the TODO stays in the solution).  The statement after
+``END SOLUTION:`` is the placeholder that keeps the skeleton running; without one, ``pass``
+is inserted.  Markers never nest.  ``make_exercise(text, keep_parts={1, 2})`` keeps the
+solutions of those parts: the program as a student has it after filling them in.
 
 ``python -m harness skeleton`` rewrites exercises/; ``--check`` only reports drift.
 """
@@ -38,7 +41,7 @@ FILES = ("server.py", "client.py")
 BEGIN = re.compile(r"^(?P<indent>\s*)# BEGIN SOLUTION \(part (?P<part>\d+)\)\s*$")
 END = re.compile(r"^\s*# END SOLUTION(?::\s*(?P<placeholder>.+?))?\s*$")
 TODO = re.compile(r"^\s*# TODO:\s?(?P<text>.*)$")
-CONTINUATION = re.compile(r"^\s*#(?P<text>.*)$")
+CONTINUATION = re.compile(r"^\s*#(?:$|\s{2,}(?P<text>.*)$)")
 
 HEADER = (
     "# Заготовка лабораторной работы «Многопользовательский чат»: ваш рабочий файл.\n"
@@ -85,7 +88,7 @@ def _parse(text: str, name: str) -> list[str | Region]:
                 cont = CONTINUATION.match(lines[i])
                 if not cont or END.match(lines[i]) or BEGIN.match(lines[i]):
                     break
-                todo.append(cont.group("text").strip())
+                todo.append((cont.group("text") or "").strip())
                 i += 1
         body: list[str] = []
         while i < len(lines) and not END.match(lines[i]):

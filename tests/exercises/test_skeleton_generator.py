@@ -68,3 +68,34 @@ def test_parts_are_counted():
 def test_malformed_markers_are_rejected(bad):
     with pytest.raises(MarkerError):
         make_exercise(bad)
+
+
+def test_kept_parts_keep_their_solution_and_the_rest_become_todos():
+    out = make_exercise(MARKED, keep_parts={1})
+    assert "*lines, rest = buffer.split" in out
+    assert "# TODO (часть 1)" not in out
+    assert "    # TODO (часть 2): допишите решение.\n    pass\n" in out
+    assert "SOLUTION" not in out
+
+
+def test_header_goes_after_the_shebang():
+    out = make_exercise("#!/usr/bin/env python3\n" + MARKED, "client.py")
+    first, second = out.splitlines()[:2]
+    assert first == "#!/usr/bin/env python3"
+    assert second.startswith("# ") and "TODO" in out.split("def ")[0]
+
+
+def test_a_comment_of_the_solution_right_after_the_todo_stays_in_the_solution():
+    marked = (
+        "def f():\n"
+        "    # BEGIN SOLUTION (part 3)\n"
+        "    # TODO: верните 1.\n"
+        "    #   Ровно 1.\n"
+        "    # why: the answer\n"
+        "    return 1\n"
+        "    # END SOLUTION: return 0\n"
+    )
+    assert "    # why: the answer\n    return 1\n" in strip_markers(marked)
+    out = make_exercise(marked)
+    assert "# TODO (часть 3): верните 1.\n    #   Ровно 1.\n    return 0\n" in out
+    assert "why" not in out

@@ -1,0 +1,234 @@
+"""The committed skeletons in exercises/: fresh, runnable on Python 3.6+, graded part by part.
+
+A skeleton teaches only if it never drifts from the reference, starts as it is (the
+harness then fails scenarios instead of crashing), and its grade rises as the parts are
+filled in, up to full marks with every TODO filled with its solution.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+import harness.scenarios  # noqa: F401 - registers every scenario
+from harness.kit import ready_line_regex
+from harness.process import Program, Transcript
+from harness.pythons import find_python
+from harness.rubric import load_rubric
+from harness.runner import ERROR, GradeReport, grade
+from harness.skeleton import FILES, ROOT, generate, make_exercise, parts, strip_markers
+
+REFERENCE = ROOT / "reference"
+EXERCISES = ROOT / "exercises"
+ALL_PARTS = (1, 2, 3, 4, 5)
+WAIT = 15.0  # seconds for a program to print its ready line or to exit
+
+
+def reference_text(name: str) -> str:
+    return (REFERENCE / name).read_text(encoding="utf-8")
+
+
+# -- fast: the generated files ----------------------------------------------------------------
+
+
+def test_committed_skeletons_are_what_the_generator_writes() -> None:
+    for path, text in generate().items():
+        assert path.is_file(), f"{path} is missing: run `python -m harness skeleton`"
+        assert path.read_text(encoding="utf-8") == text, (
+            f"{path.relative_to(ROOT)} drifted from reference/: run `python -m harness skeleton`"
+        )
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_part_has_a_solution_region(name: str) -> None:
+    assert set(parts(reference_text(name))) == set(ALL_PARTS)
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_every_todo_names_its_part_and_each_region_has_one(name: str) -> None:
+    skeleton = (EXERCISES / name).read_text(encoding="utf-8")
+    todos = [line for line in skeleton.splitlines() if re.match(r"\s*# TODO", line)]
+    labelled = [line for line in todos if re.search(r"# TODO \(часть [1-5]\): \S", line)]
+    assert todos == labelled, "a TODO without its part"
+    assert len(labelled) == sum(parts(reference_text(name)).values())
+    assert "SOLUTION" not in skeleton
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_skeleton_keeps_every_function_and_its_docstring(name: str) -> None:
+    def docs(text: str) -> list[tuple[str, str | None]]:
+        return [
+            (node.name, ast.get_docstring(node))
+            for node in ast.walk(ast.parse(text))
+            if isinstance(node, (ast.FunctionDef, ast.ClassDef))
+        ]
+
+    assert docs((EXERCISES / name).read_text(encoding="utf-8")) == docs(reference_text(name))
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_skeleton_starts_with_the_shebang_and_says_what_it_is(name: str) -> None:
+    skeleton = (EXERCISES / name).read_text(encoding="utf-8")
+    shebang = "#!/usr/bin/env python3"
+    assert skeleton.splitlines()[0] == reference_text(name).splitlines()[0] == shebang
+    assert "TODO (часть N)" in skeleton[:1000]
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_filling_every_part_gives_back_the_reference_code(name: str) -> None:
+    text = reference_text(name)
+    filled = make_exercise(text, name, keep_parts=ALL_PARTS)
+    assert filled.endswith(strip_markers(text).partition("\n")[2])
+    assert "# TODO (часть" not in filled
+
+
+def test_broken_corpus_snippets_are_not_split_by_markers() -> None:
+    """tests/broken patches exact reference snippets; a marker line inside one breaks it."""
+    path = ROOT / "tests" / "broken" / "test_mutants.py"
+    spec = importlib.util.spec_from_file_location("broken_test_mutants", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    for mutant in module.ALL:
+        count = reference_text(mutant.file).count(mutant.old)
+        assert count == 1, f"{mutant.id}: snippet occurs {count} times in reference/{mutant.file}"
+
+
+def test_skeletons_need_nothing_newer_than_python_36() -> None:
+    pytest.importorskip("vermin")
+    run_vermin = "import sys, vermin; sys.exit(vermin.main())"
+    options = ["--target=3.6-", "--no-tips", "--violations", "--eval-annotations"]
+    found = subprocess.run(
+        [sys.executable, "-c", run_vermin, *options, str(EXERCISES)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert found.returncode == 0, found.stdout + found.stderr
+
+
+# -- slow: the skeletons run -------------------------------------------------------------------
+
+
+def pythons() -> list[object]:
+    """The current interpreter and, when installed, the oldest one the kit supports."""
+    found = [pytest.param(sys.executable, id="python{}.{}".format(*sys.version_info))]
+    py36 = find_python("3.6")
+    if py36:
+        found.append(pytest.param(py36, id="python3.6"))
+    return found
+
+
+def start(argv: list[str], name: str, cwd: Path) -> Program:
+    return Program(
+        argv,
+        transcript=Transcript(name),
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"},
+        preexec_fn=None,
+        output_cap=1 << 20,
+    )
+
+
+def started_server(python: str, folder: Path) -> tuple[Program, int]:
+    server = start([python, "-u", "server.py", "--port", "0"], f"server {folder.name}", folder)
+    match = server.wait_for_line(ready_line_regex(), WAIT)
+    if match is None:
+        server.close()
+        pytest.fail(f"no ready line from {folder}/server.py:\n{server.transcript.text()}")
+    return server, int(match.group("port"))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python", pythons())
+def test_skeleton_server_starts_accepts_and_stops_on_ctrl_c(python: str) -> None:
+    server, port = started_server(python, EXERCISES)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as conn:
+            conn.sendall(b'{"username": "Alice"}\n')
+        server.send_signal(signal.SIGINT)
+        assert server.wait(WAIT) == 0, server.transcript.text()
+        assert "Traceback" not in server.transcript.text()
+    finally:
+        server.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("python", pythons())
+def test_skeleton_client_reads_piped_input_and_exits_without_a_traceback(python: str) -> None:
+    server, port = started_server(sys.executable, REFERENCE)
+    try:
+        client = subprocess.run(
+            [python, "-u", str(EXERCISES / "client.py"), "--port", str(port)],
+            input="Вера\nпривет всем\n/help\n/quit\n",
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=WAIT,
+            env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"},
+        )
+    finally:
+        server.close()
+    assert "Traceback" not in client.stdout + client.stderr, client.stderr
+    assert client.returncode == 0, client.stdout + client.stderr
+
+
+# -- slow: graded by the harness ---------------------------------------------------------------
+
+_grades: dict[frozenset[int], GradeReport] = {}
+
+
+def graded(keep: Iterable[int], tmp_factory: pytest.TempPathFactory) -> GradeReport:
+    """The harness's report on the skeleton with the parts in ``keep`` filled in."""
+    key = frozenset(keep)
+    if key not in _grades:
+        folder = tmp_factory.mktemp("filled-" + "".join(map(str, sorted(key))))
+        for name in FILES:
+            text = make_exercise(reference_text(name), name, keep_parts=key)
+            (folder / name).write_text(text, encoding="utf-8")
+        _grades[key] = grade(folder, load_rubric())
+    return _grades[key]
+
+
+def summary(report: GradeReport) -> str:
+    return ", ".join(f"{r.id}={r.status}" for r in report.results)
+
+
+@pytest.mark.slow
+def test_skeleton_scores_under_half_and_never_breaks_the_harness(tmp_path: Path) -> None:
+    submission = tmp_path / "exercises"
+    shutil.copytree(EXERCISES, submission, ignore=shutil.ignore_patterns("*.md", "__pycache__"))
+    report = grade(submission, load_rubric())
+    assert report.score < report.max_score / 2, summary(report)
+    assert not [r.id for r in report.results if r.status == ERROR], summary(report)
+
+
+@pytest.mark.slow
+def test_reference_with_markers_stripped_scores_full_marks(tmp_path: Path) -> None:
+    for name in FILES:
+        (tmp_path / name).write_text(strip_markers(reference_text(name)), encoding="utf-8")
+    report = grade(tmp_path, load_rubric())
+    assert report.score == report.max_score == 100, summary(report)
+
+
+@pytest.mark.slow
+def test_grade_rises_as_parts_are_filled_in(tmp_path_factory: pytest.TempPathFactory) -> None:
+    scores = []
+    for last in range(0, len(ALL_PARTS) + 1):
+        report = graded(ALL_PARTS[:last], tmp_path_factory)
+        assert not [r.id for r in report.results if r.status == ERROR], summary(report)
+        scores.append(report.score)
+    assert scores == sorted(scores), f"score fell as a part was filled in: {scores}"
+    assert scores[-1] == 100, scores
+    assert scores[0] < scores[2] < scores[3] < scores[4] < scores[5], scores
