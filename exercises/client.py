@@ -590,7 +590,7 @@ class ChatClient(object):
 
     def register(self):
         """Ask for a name until the server welcomes it; False at end of input."""
-        # TODO (часть 2): Спрашивайте имя, пока сервер его не примет: self.term.read_line()
+        # TODO (часть 1): Спрашивайте имя, пока сервер его не примет: self.term.read_line()
         #   (приглашение «Введите имя: » Terminal рисует сам, пока self.username is None; EOFError
         #   — конец ввода, верните False). Пустое имя — self.note(...) и спросить снова. Иначе
         #   отправьте {"username": имя} и ждите ответа из очереди self.registration: поток приёма
@@ -840,7 +840,7 @@ class ChatClient(object):
         pass
 
     def do_error(self, message):
-        # TODO (часть 2): Покажите «[ЧЧ:ММ:СС] Ошибка: ТЕКСТ» (текст — поле message). Если имя ещё
+        # TODO (часть 1): Покажите «[ЧЧ:ММ:СС] Ошибка: ТЕКСТ» (текст — поле message). Если имя ещё
         #   не принято (self.username is None; читайте под self.state_lock), это ответ на
         #   регистрацию (username_taken, username_invalid): положите False в self.registration,
         #   чтобы register() спросил имя снова.

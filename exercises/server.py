@@ -250,7 +250,7 @@ def encode_line(message_type, **fields):
 
 def user_key(name):
     """The identity of a name: equal for names that differ only in case or Unicode form."""
-    # TODO (часть 2): Ключ имени в словаре пользователей: имена, которые отличаются только
+    # TODO (часть 1): Ключ имени в словаре пользователей: имена, которые отличаются только
     #   регистром (Bob и bob) или формой записи Unicode, дают один ключ —
     #   unicodedata.normalize("NFC", name), затем .casefold().
     return name
@@ -739,7 +739,7 @@ class ClientHandler(object):
         # TODO (часть 5): До регистрации любое сообщение с полем type — ошибка not_registered
         #   (соединение остаётся открытым).
         pass
-        # TODO (часть 2): Регистрация: первое сообщение — {"username": ИМЯ}. Возьмите имя через
+        # TODO (часть 1): Регистрация: первое сообщение — {"username": ИМЯ}. Возьмите имя через
         #   text_field(message, "username") (нет поля или не строка — BadMessage, handle_line()
         #   ответит invalid_message), приведите к NFC и проверьте USERNAME_RE.fullmatch(): не
         #   подходит — ошибка username_invalid (self.error). Иначе займите имя:
@@ -994,7 +994,7 @@ class ChatServer(object):
         The welcome is queued while the registry lock is held, so it reaches the new user
         before anything another thread sends it after the lock is released.
         """
-        # TODO (часть 2): Зарегистрируйте handler под именем name атомарно: проверка «имя свободно»
+        # TODO (часть 1): Зарегистрируйте handler под именем name атомарно: проверка «имя свободно»
         #   и занятие — под одним захватом self.lock, иначе два одинаковых имени проскочат
         #   одновременно. Ключ — user_key(name); занято — верните False. Иначе запишите
         #   handler.username и handler.key, добавьте handler в self.users (OrderedDict: порядок

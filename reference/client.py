@@ -607,7 +607,7 @@ class ChatClient(object):
 
     def register(self):
         """Ask for a name until the server welcomes it; False at end of input."""
-        # BEGIN SOLUTION (part 2)
+        # BEGIN SOLUTION (part 1)
         # TODO: Спрашивайте имя, пока сервер его не примет: self.term.read_line()
         #   (приглашение «Введите имя: » Terminal рисует сам, пока self.username is None; EOFError
         #   — конец ввода, верните False). Пустое имя — self.note(...) и спросить снова. Иначе
@@ -998,7 +998,7 @@ class ChatClient(object):
         # END SOLUTION
 
     def do_error(self, message):
-        # BEGIN SOLUTION (part 2)
+        # BEGIN SOLUTION (part 1)
         # TODO: Покажите «[ЧЧ:ММ:СС] Ошибка: ТЕКСТ» (текст — поле message). Если имя ещё
         #   не принято (self.username is None; читайте под self.state_lock), это ответ на
         #   регистрацию (username_taken, username_invalid): положите False в self.registration,

@@ -270,7 +270,7 @@ def encode_line(message_type, **fields):
 
 def user_key(name):
     """The identity of a name: equal for names that differ only in case or Unicode form."""
-    # BEGIN SOLUTION (part 2)
+    # BEGIN SOLUTION (part 1)
     # TODO: Ключ имени в словаре пользователей: имена, которые отличаются только
     #   регистром (Bob и bob) или формой записи Unicode, дают один ключ —
     #   unicodedata.normalize("NFC", name), затем .casefold().
@@ -797,7 +797,7 @@ class ClientHandler(object):
             self.error("not_registered", 'Сначала зарегистрируйтесь: {"username": "ИМЯ"}')
             return
         # END SOLUTION
-        # BEGIN SOLUTION (part 2)
+        # BEGIN SOLUTION (part 1)
         # TODO: Регистрация: первое сообщение — {"username": ИМЯ}. Возьмите имя через
         #   text_field(message, "username") (нет поля или не строка — BadMessage, handle_line()
         #   ответит invalid_message), приведите к NFC и проверьте USERNAME_RE.fullmatch(): не
@@ -1128,7 +1128,7 @@ class ChatServer(object):
         The welcome is queued while the registry lock is held, so it reaches the new user
         before anything another thread sends it after the lock is released.
         """
-        # BEGIN SOLUTION (part 2)
+        # BEGIN SOLUTION (part 1)
         # TODO: Зарегистрируйте handler под именем name атомарно: проверка «имя свободно»
         #   и занятие — под одним захватом self.lock, иначе два одинаковых имени проскочат
         #   одновременно. Ключ — user_key(name); занято — верните False. Иначе запишите
