@@ -167,3 +167,19 @@ def test_server_logs_joins_leaves_and_errors_to_stderr(server: ServerProcess) ->
     server.wait_log("unknown_type")
     server.wait_log("Alice.*quit")
     assert not any("Сервер запущен" in line for line in server.stdout[1:])
+
+
+def test_messages_from_one_sender_arrive_in_the_order_sent(server: ServerProcess) -> None:
+    alice, bob = server.users("Alice", "Bob")
+    for number in range(300):
+        kind = "private" if number % 3 else "message"
+        alice.send({"type": kind, "target_username": "Bob", "message": str(number)})
+    for number in range(300):
+        kind = "private" if number % 3 else "message"
+        bob.expect(kind, from_username="Alice", message=str(number))
+
+
+def test_private_target_is_matched_after_nfc_normalisation(server: ServerProcess) -> None:
+    jose, bob = server.users("José", "Bob")
+    bob.send({"type": "private", "target_username": "Jose\u0301", "message": "hola"})
+    jose.expect("private", from_username="Bob", message="hola")

@@ -37,6 +37,12 @@ def test_invalid_name_gets_username_invalid_and_may_retry(server: ServerProcess,
     client.register("Fixed")  # the same connection registers after the error
 
 
+def test_registration_ignores_unknown_extra_fields(server: ServerProcess) -> None:
+    client = server.client()
+    client.send({"username": "Alice", "version": 2, "client": "test"})
+    client.expect("system", event="welcome", username="Alice")
+
+
 def test_username_that_is_not_a_string_gets_invalid_message(server: ServerProcess) -> None:
     client = server.client()
     for bad in (None, 42, ["Alice"], {"n": "Alice"}):
