@@ -5,7 +5,7 @@ exactly once, so a change of the reference fails loudly instead of silently test
 nothing) and names the scenarios that must lose their points.  Every other graded scenario
 must keep its full points.  ``may_lose`` lists scenarios where the same bug shows only when
 timing exposes it (e.g. two messages that TCP happens to deliver in one ``recv()``); they
-are neither required to fail nor to pass.
+are neither required to fail nor to pass (``"*"``: any scenario).
 
 Server mutants (ids ``server_*``) live here.  Client mutants (ids ``client_*``) live in
 ``client_mutants.py`` beside this file (owned by the client-harness work), as a
@@ -96,18 +96,9 @@ MUTANTS: list[Mutant] = [
             if data.strip():
                 return data.strip()  # one recv() is one message""",
         loses=("server_framing", "server_bad_input", "server_slow_reader"),
-        may_lose=(
-            "server_broadcast",
-            "server_unicode",
-            "server_disconnect",
-            "server_private",
-            "server_users_list",
-            "server_session_accept",
-            "server_session_reject",
-            "server_session_end",
-            "server_timestamps",
-            "server_duplicate_names",
-        ),
+        # Whether two messages share one recv() is up to TCP and the machine's load, so on a
+        # busy machine any scenario that sends two lines in a row may catch this bug too.
+        may_lose=("*",),
     ),
     Mutant(
         id="server_decode_each_chunk",

@@ -74,7 +74,7 @@ def test_mutant_ids_are_unique_and_prefixed() -> None:
 def test_mutants_name_only_rubric_scenarios() -> None:
     known = {e.id for e in load_rubric()}
     for m in ALL:
-        assert set(m.loses) | set(m.may_lose) <= known, m.id
+        assert set(m.loses) | (set(m.may_lose) - {"*"}) <= known, m.id
 
 
 @pytest.mark.slow
@@ -103,6 +103,8 @@ def test_mutant_loses_points_only_where_its_bug_is(mutant: object, tmp_path: Pat
     lost = {r.id for r in report.results if r.points < r.max_points}
     must = set(mutant.loses)  # type: ignore[attr-defined]
     allowed = must | set(mutant.may_lose)  # type: ignore[attr-defined]
+    if "*" in allowed:  # a timing-dependent bug: only the named scenarios are certain
+        allowed = {r.id for r in report.results}
     detail = {r.id: (r.status, r.step, r.got[:200]) for r in report.results if r.id in lost ^ must}
     assert must <= lost, f"still full points in {sorted(must - lost)}"
     assert lost <= allowed, f"also lost points in {sorted(lost - allowed)}: {detail}"
