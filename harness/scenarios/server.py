@@ -119,64 +119,88 @@ def server_starts(ctx: Context) -> None:
     probe.close()
 
 
+def welcomed_after(probe: Probe, name: str, errors: tuple[str, ...], hint: str) -> None:
+    """``probe`` is welcomed as ``name``, and before the welcome got exactly ``errors`` (codes).
+
+    Registration is all that part 1 has, so framing is proven by the replies to registration
+    lines: a line cut or glued wrongly becomes a wrong name, an extra error or no welcome.
+    """
+    try:
+        before = probe.expect_nothing_before_marker(
+            {"type": "system", "event": "welcome", "username": name}, forbid=lambda m: False
+        )
+    except Fail as fail:
+        fail.expected = f"приветствие (welcome) с именем {name}"
+        fail.hint = hint
+        raise
+    probe.username = name
+    got = [str(m.get("code")) if m.get("type") == "error" else json.dumps(m) for m in before]
+    if tuple(got) != errors:
+        raise Fail(
+            "до приветствия " + (", ".join(f"ошибка {c}" for c in errors) or "ничего не приходит"),
+            got=", ".join(got) or "ничего",
+            hint=hint,
+        )
+
+
 @scenario("server_framing", depends=REGISTERED)
 def server_framing(ctx: Context) -> None:
-    """Сервер собирает сообщение из кусков (по байту, с разрезанными UTF-8 символами), разбирает
-    несколько сообщений из одного куска, принимает \\r\\n и пропускает пустые строки.
+    """Сервер собирает строку из кусков (по байту, с разрезанными UTF-8 символами), разбирает
+    несколько строк из одного куска, принимает \\r\\n и \\uXXXX и пропускает пустые строки.
     """
-    server, (bob,) = chat(ctx, "Bob")
+    ctx.step("запуск сервера")
+    server = ctx.server()
     recv_hint = (
         "Один recv() — не одно сообщение: копите байты в буфере, делите по b'\\n' "
         "и декодируйте UTF-8 только целую строку."
     )
+    ctx.step("клиент занимает имя Taken")
+    ctx.probe(server, "Taken")
 
-    ctx.step("регистрация и сообщение, присланные по одному байту", hint=recv_hint)
-    bytewise = ctx.proxy(server, chunk=1, delay=0.002)
-    dan = ctx.probe(bytewise, "Dan")
-    bob.expect("system", event="join", username="Dan")
-    dan.send({"type": "message", "message": "по байту: ёж"})
-    bob.expect("message", from_username="Dan", message="по байту: ёж")
-    alice = ctx.probe(server, "Alice")
+    ctx.step("регистрация, присланная по одному байту: приветствие с именем Dan", hint=recv_hint)
+    dan = ctx.probe(ctx.proxy(server, chunk=1, delay=0.002))
+    dan.send({"username": "Dan"})
+    welcomed_after(dan, "Dan", (), recv_hint)
 
-    ctx.step("сообщение с кириллицей и эмодзи, разрезанное посреди символов", hint=recv_hint)
-    cut = ctx.proxy(server, split_utf8=True, delay=0.01)
-    carol = ctx.probe(cut, "Kira")
-    text = "Привет, мир! Ёжик 🦔 и «кавычки»"
-    carol.send({"type": "message", "message": text})
-    bob.expect("message", from_username="Kira", message=text)
-
-    ctx.step("три сообщения в одном куске", hint=recv_hint)
-    texts = [unique("первое"), unique("второе"), unique("третье")]
-    data = b"".join((f'{{"type": "message", "message": "{t}"}}\n').encode() for t in texts)
-    alice.send_raw(data)
-    for t in texts:
-        bob.expect("message", from_username="Alice", message=t)
-
-    ctx.step("сообщения, склеенные в пути, и конец одного с началом другого", hint=recv_hint)
-    glue = ctx.proxy(server, coalesce=True, delay=0.05)
-    eve = ctx.probe(glue, "Eve")
-    texts = [unique("склейка"), unique("ещё"), unique("и ещё")]
-    glued = "".join(json.dumps({"type": "message", "message": t}) + "\n" for t in texts)
-    eve.send_raw(glued[:10].encode())
-    eve.send_raw(glued[10:-15].encode())
-    eve.send_raw(glued[-15:].encode())
-    for t in texts:
-        bob.expect("message", from_username="Eve", message=t)
-
-    ctx.step("длинное сообщение (больше 8 КБ в UTF-8) одним куском", hint=recv_hint)
-    long_text = ("Длинная_строка." * 300)[:4000]
-    alice.send({"type": "message", "message": long_text})
-    bob.expect("message", from_username="Alice", message=long_text)
+    name = "Ёжик_Кира_中_𝔄"
+    ctx.step(
+        f"имя {name}, разрезанное посреди UTF-8 символов: приветствие с тем же именем",
+        hint=recv_hint,
+    )
+    kira = ctx.probe(ctx.proxy(server, split_utf8=True, delay=0.01))
+    kira.send({"username": name})
+    welcomed_after(kira, name, (), recv_hint)
 
     ctx.step(
-        "строки с \\r\\n и пустые строки между сообщениями",
-        hint="Отбрасывайте \\r в конце строки и пропускайте пустые строки (PROTOCOL.md §1).",
+        "две строки в одном куске (занятое имя, затем свободное): username_taken, "
+        "затем приветствие",
+        hint=recv_hint + " Разберите все полные строки из буфера, по порядку.",
     )
-    crlf = unique("после CRLF")
-    line = json.dumps({"type": "message", "message": crlf}, ensure_ascii=False).encode()
-    alice.send_raw(b"\r\n\n" + line + b"\r\n")
-    bob.expect("message", from_username="Alice", message=crlf)
-    reply_marker(alice, bob, {"type": "error"}, "пустые строки и \\r\\n не вызывают ошибок")
+    free = ctx.probe(server)
+    free.send_raw(b'{"username": "Taken"}\n{"username": "Free"}\n')
+    welcomed_after(free, "Free", ("username_taken",), recv_hint)
+
+    ctx.step(
+        "кусок с концом одной строки и началом следующей: username_taken, затем приветствие",
+        hint=recv_hint + " Хвост без b'\\n' оставьте в буфере до следующего recv().",
+    )
+    glue = ctx.probe(ctx.proxy(server, chunk=15, delay=0.01))
+    glue.send_raw(b'{"username": "Taken"}\n{"username": "Glue"}\n')  # pieces of 15 bytes
+    welcomed_after(glue, "Glue", ("username_taken",), recv_hint)
+
+    blank_hint = "Отбрасывайте \\r в конце строки и пропускайте пустые строки (PROTOCOL.md §1)."
+    ctx.step("строки с \\r\\n и пустые строки: ошибок нет, кроме username_taken", hint=blank_hint)
+    crlf = ctx.probe(server)
+    crlf.send_raw(b'\r\n\n{"username": "Taken"}\r\n\n\r\n{"username": "Crlf"}\r\n')
+    welcomed_after(crlf, "Crlf", ("username_taken",), blank_hint)
+
+    ctx.step(
+        "имя, присланное как \\uXXXX: приветствие с именем Аня_𝔄",
+        hint="Разбирайте строку json.loads(): он сам превращает \\uXXXX в символы.",
+    )
+    anya = ctx.probe(server)
+    anya.send_raw(b'{"username": "\\u0410\\u043d\\u044f_\\ud835\\udd04"}\n')
+    welcomed_after(anya, "Аня_𝔄", (), "Разбирайте строку json.loads() и не меняйте имя.")
 
 
 # -- part 2 ---------------------------------------------------------------------------------
