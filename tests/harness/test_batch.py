@@ -34,7 +34,10 @@ def test_batch_grades_each_folder_writes_gradebook_and_resumes(
     shutil.copytree(HOSTILE / "mute", klass / "vera")
     (klass / "notes").mkdir()  # no program: not a submission
     out = tmp_path / "out"
-    args = [str(klass), "--jobs", "2", "--out", str(out), "--part", "2"]
+    chosen = ("server_starts", "server_register", "server_broadcast", "client_register")
+    args = [str(klass), "--jobs", "2", "--out", str(out)]
+    for scenario_id in chosen:
+        args += ["--scenario", scenario_id]
 
     proc = batch(*args)
     assert proc.returncode == 0, proc.stderr
