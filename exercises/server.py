@@ -965,7 +965,12 @@ class ChatServer(object):
         #   дожидаются.
         handlers = []
         self.flusher.wait_idle(deadline - time.monotonic())
+        # Hanging up wakes each reader, and thousands of woken readers compete with this
+        # thread for the GIL: stop at the deadline, the process exit closes the rest.
+        deadline = time.monotonic() + self.shutdown_flush_seconds
         for handler in handlers:
+            if time.monotonic() > deadline:
+                break
             handler.outbox.hang_up()
         self.flusher.stop(max(0.0, deadline - time.monotonic()))
         for handler in handlers:
