@@ -7,7 +7,6 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -57,9 +56,7 @@ def test_batch_grades_each_folder_writes_gradebook_and_resumes(
     (klass / "boris" / "server.py").write_text(
         (klass / "boris" / "server.py").read_text() + "\n# edited\n"
     )
-    start = time.monotonic()
     proc = batch(*args)
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "anna" / "report.json").read_text())["started_at"] == before
     assert "(без изменений)" in proc.stderr
-    assert time.monotonic() - start < 30
