@@ -181,7 +181,7 @@ class Terminal:
         self.exit_status: int | None = None
         self._pidfd: int | None = None
         with contextlib.suppress(AttributeError, OSError):  # Linux >= 5.3 only
-            self._pidfd = os.pidfd_open(child.pid)
+            self._pidfd = os.pidfd_open(self.pid)
 
     # -- starting and stopping -----------------------------------------------------------
 
@@ -244,13 +244,15 @@ class Terminal:
 
     @property
     def pid(self) -> int:
-        return int(self.child.pid)
+        pid = self.child.pid
+        assert pid is not None, "spawned without a process"
+        return pid
 
     def close(self) -> None:
         """Kill the program's whole process group and release the pty."""
         self.kill()
         self.wait_exit(CLOSE_WAIT)  # reaped here, so ptyprocess need not sleep and retry
-        self.child.ptyproc.delayafterclose = 0.0
+        self.child.ptyproc.delayafterclose = 0.0  # type: ignore[attr-defined]
         with contextlib.suppress(OSError, pexpect.ExceptionPexpect):
             self.child.close(force=True)
         self._reap()
