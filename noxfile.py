@@ -29,7 +29,7 @@ def install(session: nox.Session, *groups: str, kit: bool = True) -> None:
 @nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite (real servers, real terminals); extra args go to pytest."""
-    install(session, "test")
+    install(session, "test", "docs")  # the docs tests build the site
     session.run("pytest", *session.posargs)
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harness import __version__
 from harness.rubric import RubricEntry
+from harness.sandbox import let_children_see_ctrl_c
 
 COMMAND_MODULES = (
     "harness.batch",
@@ -180,6 +181,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    let_children_see_ctrl_c()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -77,6 +77,19 @@ def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
+def let_children_see_ctrl_c() -> None:
+    """Make sure the programs we start can be interrupted with SIGINT (Ctrl+C).
+
+    A shell starts background jobs (``cmd &``, nohup, many CI runners) with SIGINT ignored,
+    an ignored signal stays ignored across ``exec``, and Python then never raises
+    KeyboardInterrupt: every Ctrl+C scenario would fail for reasons that are not the
+    student's.  A *handled* signal is reset to the default on ``exec``, so installing
+    Python's own handler here gives every child a normal SIGINT.  Call from the main thread.
+    """
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def usable_by_others(path: str) -> bool:
     """True when a user with no special rights can reach and execute ``path``."""
     real = Path(os.path.realpath(path))
