@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -28,14 +27,6 @@ def test_reference_gets_full_marks_on_client_and_end_to_end_scenarios(
     report = reference_report
     assert {r.id for r in report.results} == {e.id for e in terminal_entries()}
     assert report.score == report.max_score, failures(report)
-
-
-def test_each_client_scenario_runs_in_under_three_seconds(reference_report: GradeReport) -> None:
-    if os.getloadavg()[0] > 2 * (os.cpu_count() or 1):
-        pytest.skip("the machine is too busy to time scenarios")
-    report = reference_report
-    slow = {r.id: round(r.duration, 2) for r in report.results if r.duration > 3.0}
-    assert not slow, slow
 
 
 def test_a_correct_client_written_differently_gets_full_marks(tmp_path: Path) -> None:
