@@ -314,7 +314,7 @@ def markdown(results: dict[str, Any]) -> str:
             f"{slow['p99_ms_without']} ms without, {slow['p99_ms_with_stuck']} ms with one "
             f"client that never reads (delta {slow['p99_delta_ms']} ms); the stuck client "
             + (
-                f"was dropped with reason `overflow` after {slow['stuck_dropped_after_s']} s."
+                f"was dropped with reason `overflow` after {slow['stuck_dropped_after_s']:.2f} s."
                 if slow["stuck_dropped_overflow"]
                 else "was **not** dropped with reason `overflow`."
             ),
