@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +24,8 @@ from client_fakes import (
     client_env,
     piped_client,
 )
+
+from harness.pythons import find_python
 
 GONE = PROTOCOL["client"]["display"]["server_gone"]["reference"]
 
@@ -215,18 +216,8 @@ def test_server_gone_ends_the_client_where_input_cannot_be_interrupted(
     assert "Traceback" not in screen.raw
 
 
-def python36() -> str | None:
-    found = shutil.which("python3.6")
-    pyenv = Path.home() / ".pyenv" / "versions"
-    candidates = sorted(pyenv.glob("3.6*/bin/python3.6")) if pyenv.is_dir() else []
-    for path in [*(str(c) for c in candidates), found]:
-        if path and subprocess.run([path, "-c", ""], capture_output=True).returncode == 0:
-            return path
-    return None
-
-
 def test_client_runs_on_python_3_6(spawn) -> None:  # type: ignore[no-untyped-def]
-    python = python36()
+    python = find_python("3.6")
     if python is None:
         pytest.skip("no working python3.6 here")
     screen, peer = spawn(python=python)

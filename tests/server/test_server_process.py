@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -13,6 +10,8 @@ import time
 
 import pytest
 from server_wire import READY_RE, SERVER, WAIT, ServerProcess, open_session
+
+from harness.pythons import find_python
 
 SHUTDOWN_BOUND = 2.0  # PROTOCOL.md §8: exit within 2 seconds of the signal
 
@@ -89,20 +88,8 @@ def test_port_in_use_is_one_line_error_and_exit_1() -> None:
     assert "Traceback" not in stderr and str(port) in stderr
 
 
-def find_python36() -> str | None:
-    """A working python3.6: on PATH, or installed by pyenv (its shim may not be active)."""
-    candidates = [shutil.which("python3.6")]
-    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.6*/bin/python3.6")))
-    for candidate in candidates:
-        if candidate:
-            probe = subprocess.run([candidate, "-c", "pass"], capture_output=True, check=False)
-            if probe.returncode == 0:
-                return candidate
-    return None
-
-
 def test_server_runs_on_python_3_6(start_server) -> None:
-    python36 = find_python36()
+    python36 = find_python("3.6")
     if python36 is None:
         pytest.skip("python3.6 is not installed")
     server = start_server(python=python36)
