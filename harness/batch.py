@@ -35,7 +35,7 @@ SUBMISSION_TIMEOUT = 300  # seconds for one submission's grading process
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness.cli import add_run_options
+    from harness.cliargs import add_run_options
 
     parser = subparsers.add_parser("batch", help="проверить много решений (по папке на каждое)")
     parser.add_argument(
@@ -204,7 +204,7 @@ def write_summary(
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from harness.cli import EXIT_OK, usage_error
+    from harness.cliargs import EXIT_OK, usage_error
 
     missing = [d for d in args.dirs if not d.is_dir()]
     if missing:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.report import STATUS_MARK, STATUS_TEXT, failure_lines, fmt_points, result_output
-from harness.runner import ERROR, PASSED, GradeReport
+from harness.verdict import ERROR, PASSED, GradeReport
 
 # Step outputs are capped at 1 MB in all: keep each test's message well below that.
 MESSAGE_CHARS = 4000

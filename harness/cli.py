@@ -1,82 +1,31 @@
 """``python -m harness``: grade one submission, a class, or list the scenarios.
 
-Other verbs live in their own modules (``COMMAND_MODULES``); each exposes
-``register(subparsers) -> None``, which adds its subparser and sets
-``func=callable(args) -> int``.  A module that does not exist yet is skipped.
+Other verbs live in their own modules (``VERBS``); each exposes
+``register(subparsers) -> None``, which adds its subparser (with the shared options of
+:mod:`harness.cliargs`) and sets ``func=callable(args) -> int``.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 import traceback
 from pathlib import Path
 
-from harness import __version__
-from harness.rubric import RubricEntry
+from harness import __version__, batch, bench, flake, load, package, report, skeleton
+from harness.cliargs import (
+    EXIT_HARNESS_ERROR,
+    EXIT_OK,
+    add_rubric_options,
+    add_run_options,
+    load_entries,
+    setup_network,
+    usage_error,
+)
+from harness.runner import DEFAULT_JOBS, grade
 from harness.sandbox import let_children_see_ctrl_c
 
-COMMAND_MODULES = (
-    "harness.batch",
-    "harness.load",
-    "harness.bench",
-    "harness.flake",
-    "harness.package",
-    "harness.skeleton",
-)
-
-EXIT_OK = 0
-EXIT_USAGE = 2
-EXIT_HARNESS_ERROR = 3
-
-
-def add_rubric_options(parser: argparse.ArgumentParser) -> None:
-    """``--rubric``, ``--scenario``, ``--part``: which scenarios to grade."""
-    parser.add_argument(
-        "--rubric", type=Path, default=None, help="файл рубрики (по умолчанию lab/rubric.toml)"
-    )
-    parser.add_argument(
-        "--scenario",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="только этот сценарий (можно несколько)",
-    )
-    parser.add_argument(
-        "--part",
-        action="append",
-        type=int,
-        default=[],
-        metavar="N",
-        help="только часть N (можно несколько)",
-    )
-
-
-def add_run_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared by everything that grades (grade, batch, flake)."""
-    add_rubric_options(parser)
-    parser.add_argument(
-        "--repeat",
-        type=int,
-        default=1,
-        metavar="K",
-        help="прогнать K раз; нестабильный результат — flaky",
-    )
-    parser.add_argument(
-        "--jobs-per-submission",
-        dest="scenario_jobs",
-        type=int,
-        default=None,
-        metavar="N",
-        help="сколько сценариев одного решения идут параллельно",
-    )
-    parser.add_argument(
-        "--network",
-        choices=("auto", "isolated", "host"),
-        default="auto",
-        help="изоляция сети: auto — если машина позволяет",
-    )
+VERBS = (batch, load, bench, flake, package, skeleton)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,52 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--lang", choices=("ru", "en"), default="ru")
     lst.set_defaults(func=cmd_list)
 
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue
-            raise
-        module.register(sub)
+    for verb in VERBS:
+        verb.register(sub)
     return parser
 
 
-def setup_network(mode: str) -> str | None:
-    """Isolate the network as asked; an error text when ``isolated`` is impossible."""
-    from harness.sandbox import isolate_network
-
-    if mode == "host":
-        return None
-    status = isolate_network()
-    if mode == "isolated" and not status.startswith("сеть изолирована:"):
-        return status
-    return None
-
-
-def load_entries(args: argparse.Namespace) -> list[RubricEntry]:
-    """Rubric entries chosen by the command line; raises SystemExit on bad input."""
-    from harness.rubric import RubricError, load_rubric
-    from harness.runner import select
-
-    try:
-        rubric = load_rubric(args.rubric)
-        return select(rubric, args.scenario, args.part)
-    except RubricError as exc:
-        raise SystemExit(usage_error(str(exc))) from exc
-    except KeyError as exc:
-        raise SystemExit(usage_error(f"нет такого сценария в рубрике: {exc.args[0]}")) from exc
-
-
-def usage_error(text: str) -> int:
-    print(f"ошибка: {text}", file=sys.stderr)
-    return EXIT_USAGE
-
-
 def cmd_grade(args: argparse.Namespace) -> int:
-    from harness import report
-    from harness.runner import DEFAULT_JOBS, grade
-
     if not args.submission.is_dir():
         return usage_error(f"нет папки {args.submission}")
     problem = setup_network(args.network)
@@ -173,8 +82,6 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from harness import report
-
     entries = load_entries(args)
     report.print_list(entries, lang=args.lang)
     return EXIT_OK

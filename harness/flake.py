@@ -25,7 +25,7 @@ BURNER = "while True:\n    pass\n"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness.cli import add_run_options
+    from harness.cliargs import add_run_options
 
     parser = subparsers.add_parser(
         "flake", help="прогнать эталон много раз под нагрузкой: ни одного сбоя"
@@ -54,7 +54,7 @@ def stop_burners(burners: list[subprocess.Popen[bytes]]) -> None:
 
 
 def cmd_flake(args: argparse.Namespace) -> int:
-    from harness.cli import EXIT_OK, load_entries, setup_network, usage_error
+    from harness.cliargs import EXIT_OK, load_entries, setup_network, usage_error
     from harness.runner import DEFAULT_JOBS, PASSED, grade
 
     problem = setup_network(args.network)

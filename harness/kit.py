@@ -1,73 +1,35 @@
-"""Where the kit lives and what the protocol says (loaded from ``lab/protocol.json``)."""
+"""Where the kit's files are: a checkout of the kit, or the copy inside an installed package.
+
+In a checkout (``pip install -e .``, nox, the bundles) the harness sits next to ``lab/``,
+``reference/`` and ``exercises/``.  A wheel (``pip install .``, ``pipx install .``) carries
+the files the grader reads at run time as package data under ``harness/_kit/`` (see
+``setup.py``), so :func:`kit_file` finds them either way.  Standard library only.
+"""
 
 from __future__ import annotations
 
-import copy
-import functools
-import json
-import re
 from pathlib import Path
-from typing import Any
 
-import jsonschema
-
-KIT_ROOT = Path(__file__).resolve().parent.parent
-LAB_DIR = KIT_ROOT / "lab"
-REFERENCE_DIR = KIT_ROOT / "reference"
-PROTOCOL_FILE = LAB_DIR / "protocol.json"
-RUBRIC_FILE = LAB_DIR / "rubric.toml"
+PACKAGE_DIR = Path(__file__).resolve().parent
+KIT_ROOT = PACKAGE_DIR.parent  # the checkout (meaningful only when it has lab/)
+PACKAGED = PACKAGE_DIR / "_kit"  # the copy inside an installed wheel
 
 
-@functools.cache
-def protocol() -> dict[str, Any]:
-    """The parsed ``lab/protocol.json``."""
-    with PROTOCOL_FILE.open(encoding="utf-8") as f:
-        data: dict[str, Any] = json.load(f)
-    return data
+def kit_file(relative: str) -> Path:
+    """``lab/rubric.toml`` and the like: from the checkout if there is one, else packaged."""
+    in_checkout = KIT_ROOT / relative
+    if in_checkout.exists() or not (PACKAGED / relative).exists():
+        return in_checkout
+    return PACKAGED / relative
 
 
-@functools.cache
-def ready_line_regex() -> re.Pattern[str]:
-    """The pattern of the server's ready line (group ``port`` holds the real port)."""
-    return re.compile(protocol()["transport"]["ready_line_regex"])
+def in_checkout() -> bool:
+    """True when the harness runs from a checkout of the kit (not from an installed wheel)."""
+    return (KIT_ROOT / "lab" / "protocol.json").is_file() and (KIT_ROOT / "harness").is_dir()
 
 
-@functools.cache
-def _validators(check_timestamp: bool = True) -> dict[str, jsonschema.protocols.Validator]:
-    proto = protocol()
-    result: dict[str, jsonschema.protocols.Validator] = {}
-    for kind in ("client_messages", "server_messages"):
-        for name, spec in proto[kind].items():
-            schema = copy.deepcopy(spec["schema"])
-            schema["definitions"] = proto["definitions"]
-            if not check_timestamp:
-                # Timestamps are graded by their own scenario; elsewhere they must not matter.
-                schema["required"] = [f for f in schema.get("required", []) if f != "timestamp"]
-                schema.get("properties", {}).pop("timestamp", None)
-            cls = jsonschema.validators.validator_for(schema, default=jsonschema.Draft7Validator)
-            result[f"{kind}.{name}"] = cls(schema)
-    return result
-
-
-def server_message_problem(message: Any, check_timestamp: bool = True) -> str | None:
-    """Why ``message`` is not a valid server message, or None when it is.
-
-    ``check_timestamp=False`` ignores the ``timestamp`` field (graded separately).
-    """
-    if not isinstance(message, dict):
-        return "сообщение не является JSON-объектом"
-    kind = message.get("type")
-    validator = _validators(check_timestamp).get(f"server_messages.{kind}")
-    if validator is None:
-        return f"неизвестный тип сообщения сервера: {kind!r}"
-    errors = sorted(validator.iter_errors(message), key=lambda e: list(e.path))
-    if not errors:
-        return None
-    err = errors[0]
-    where = "/".join(str(p) for p in err.path) or "сообщение"
-    return f"{where}: {err.message}"
-
-
-def server_option_names() -> list[str]:
-    """The server's command-line options (``--host``, ``--port``, ...)."""
-    return list(protocol()["server_options"])
+LAB_DIR = kit_file("lab")
+PROTOCOL_FILE = kit_file("lab/protocol.json")
+RUBRIC_FILE = kit_file("lab/rubric.toml")
+REFERENCE_DIR = kit_file("reference")
+EXERCISES_DIR = kit_file("exercises")

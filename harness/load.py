@@ -45,7 +45,8 @@ from multiprocessing.connection import wait as wait_connections
 from pathlib import Path
 from typing import IO, Any
 
-from harness.kit import KIT_ROOT, ready_line_regex
+from harness.kit import KIT_ROOT
+from harness.protocol import ready_line_regex
 
 DEFAULT_SERVER = KIT_ROOT / "reference" / "server.py"
 TICK = 0.5  # seconds between progress samples

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.kit import server_message_problem
 from harness.process import Transcript
-from harness.scenario import Fail
+from harness.protocol import server_message_problem
+from harness.verdict import Fail
 
 DEFAULT_TIMEOUT = 2.0
 Matcher = dict[str, Any] | Callable[[dict[str, Any]], bool] | None

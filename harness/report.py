@@ -24,7 +24,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.rubric import RubricEntry
-from harness.runner import (
+from harness.verdict import (
     ERROR,
     FAILED,
     FLAKY,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,3 +71,14 @@ def load_rubric(path: Path | None = None) -> list[RubricEntry]:
         seen.add(entry.id)
         entries.append(entry)
     return entries
+
+
+def select(
+    rubric: list[RubricEntry], ids: Iterable[str] = (), parts: Iterable[int] = ()
+) -> list[RubricEntry]:
+    """The rubric entries chosen by ``--scenario`` ids and ``--part`` numbers (all if none)."""
+    ids, parts = set(ids), set(parts)
+    unknown = ids - {e.id for e in rubric}
+    if unknown:
+        raise KeyError(", ".join(sorted(unknown)))
+    return [e for e in rubric if (not ids or e.id in ids) and (not parts or e.part in parts)]

@@ -15,93 +15,28 @@ import concurrent.futures
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.rubric import RubricEntry
 from harness.sandbox import Limits, Sandbox, isolation_status, running_as_root, sandbox_python
-from harness.scenario import SCENARIOS, Context, Fail, Scenario, Skip
+from harness.scenario import SCENARIOS, Context, Scenario
+from harness.verdict import (
+    ERROR,
+    FAILED,
+    FLAKY,
+    PASSED,
+    SKIPPED,
+    TIMED_OUT,
+    Fail,
+    GradeReport,
+    ScenarioResult,
+    Skip,
+)
 
-PASSED = "passed"
-FAILED = "failed"
-SKIPPED = "skipped"
-TIMED_OUT = "timed_out"
-ERROR = "error"
-FLAKY = "flaky"
-STATUSES = (PASSED, FAILED, SKIPPED, TIMED_OUT, ERROR, FLAKY)
 DEFAULT_JOBS = 4
-
-
-@dataclass
-class ScenarioResult:
-    """The verdict on one scenario (JSON-ready)."""
-
-    id: str
-    title: str
-    description: str
-    points: float
-    max_points: float
-    part: int
-    target: str
-    hidden: bool
-    status: str
-    duration: float = 0.0
-    reason: str = ""  # why skipped / timed out / errored
-    step: str = ""
-    expected: str = ""
-    got: str = ""
-    hint: str = ""
-    screen: str | None = None
-    runs: list[str] = field(default_factory=list)
-    unblocks: bool = False  # dependents may run (passed, or failed after the part they need)
-    transcripts: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class GradeReport:
-    """All verdicts for one submission."""
-
-    submission: str
-    results: list[ScenarioResult]
-    duration: float
-    started_at: str
-    repeat: int = 1
-    harness_version: str = __version__
-    environment: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def score(self) -> float:
-        return sum(r.points for r in self.results)
-
-    @property
-    def max_score(self) -> float:
-        return sum(r.max_points for r in self.results)
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["score"] = self.score
-        data["max_score"] = self.max_score
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> GradeReport:
-        results = [ScenarioResult(**r) for r in data["results"]]
-        keys = ("submission", "duration", "started_at", "repeat", "harness_version", "environment")
-        return cls(results=results, **{k: data[k] for k in keys if k in data})
-
-
-def select(
-    rubric: list[RubricEntry], ids: Iterable[str] = (), parts: Iterable[int] = ()
-) -> list[RubricEntry]:
-    """The rubric entries chosen by ``--scenario`` ids and ``--part`` numbers (all if none)."""
-    ids, parts = set(ids), set(parts)
-    unknown = ids - {e.id for e in rubric}
-    if unknown:
-        raise KeyError(", ".join(sorted(unknown)))
-    return [e for e in rubric if (not ids or e.id in ids) and (not parts or e.part in parts)]
 
 
 def _result(entry: RubricEntry, status: str, **kw: Any) -> ScenarioResult:
@@ -319,5 +254,6 @@ def grade(
         duration=time.monotonic() - t0,
         started_at=started,
         repeat=repeat,
+        harness_version=__version__,
         environment=environment,
     )

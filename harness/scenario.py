@@ -29,9 +29,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from harness.kit import REFERENCE_DIR, ready_line_regex
+from harness.kit import REFERENCE_DIR
 from harness.process import Program, ServerProcess, Transcript
+from harness.protocol import ready_line_regex
 from harness.sandbox import Sandbox
+from harness.verdict import Fail, Skip
 
 if TYPE_CHECKING:
     from harness.probe import Probe
@@ -41,21 +43,6 @@ P = TypeVar("P", bound=Program)
 DEFAULT_TIMEOUT = 8.0
 READY_TIMEOUT = 5.0
 LOAD_SLACK = 1.0  # seconds added to protocol deadlines that the harness measures
-
-
-class Fail(Exception):
-    """The submission did something wrong: what was expected, what happened, what to do."""
-
-    def __init__(self, expected: str, got: str = "", hint: str = "", screen: str | None = None):
-        super().__init__(expected)
-        self.expected = expected
-        self.got = got
-        self.hint = hint
-        self.screen = screen
-
-
-class Skip(Exception):
-    """The scenario cannot run for a reason that is not a failure (e.g. a missing file)."""
 
 
 @dataclass

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 
-from harness.scenario import Context, Fail, scenario
+from harness.scenario import Context, scenario
+from harness.verdict import Fail
 
 
 @scenario("server_users_after_leave", depends=("server_register",))

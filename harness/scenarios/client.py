@@ -23,12 +23,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from harness.kit import protocol
 from harness.probe import Probe
 from harness.process import ServerProcess
-from harness.scenario import Context, Fail, scenario
+from harness.protocol import protocol
+from harness.scenario import Context, scenario
 from harness.scenarios.wiretap import Wiretap
 from harness.terminal import Terminal, TerminalTimeout
+from harness.verdict import Fail
 
 WAIT = 3.0  # seconds the screen may take to show what it should
 # A passing client needs about 1 s per scenario; every wait has its own WAIT, so this bound

@@ -15,7 +15,8 @@ from typing import Any
 
 from harness.probe import Probe
 from harness.process import ServerProcess
-from harness.scenario import Context, Fail, scenario
+from harness.scenario import Context, scenario
+from harness.verdict import Fail
 
 STARTS = ("server_starts",)
 REGISTERED = ("server_register",)

@@ -24,7 +24,7 @@ from typing import Any
 from harness.probe import describe, matches
 from harness.process import Transcript
 from harness.proxy import pieces
-from harness.scenario import Fail
+from harness.verdict import Fail
 
 CHOP_DELAY = 0.005  # seconds between the pieces of a chopped line
 FROM_CLIENT = "client"

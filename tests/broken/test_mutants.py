@@ -18,7 +18,8 @@ import pytest
 
 import harness.scenarios  # noqa: F401 - registers every scenario
 from harness.rubric import load_rubric
-from harness.runner import PASSED, grade
+from harness.runner import grade
+from harness.verdict import PASSED
 
 HERE = Path(__file__).resolve().parent
 REFERENCE = HERE.parent.parent / "reference"

@@ -21,12 +21,13 @@ from pathlib import Path
 import pytest
 
 import harness.scenarios  # noqa: F401 - registers every scenario
-from harness.kit import ready_line_regex
 from harness.process import Program, Transcript
+from harness.protocol import ready_line_regex
 from harness.pythons import find_python
 from harness.rubric import load_rubric
-from harness.runner import ERROR, PASSED, GradeReport, grade
+from harness.runner import grade
 from harness.skeleton import FILES, ROOT, generate, make_exercise, parts, strip_markers
+from harness.verdict import ERROR, PASSED, GradeReport
 
 REFERENCE = ROOT / "reference"
 EXERCISES = ROOT / "exercises"

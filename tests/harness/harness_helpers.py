@@ -8,8 +8,9 @@ from pathlib import Path
 
 import harness.scenarios  # noqa: F401 - registers every scenario
 from harness.rubric import RubricEntry, load_rubric
-from harness.runner import GradeReport, grade
+from harness.runner import grade
 from harness.sandbox import UID_BASE, _pids_of_uid
+from harness.verdict import GradeReport
 
 HERE = Path(__file__).resolve().parent
 HOSTILE = HERE / "hostile"

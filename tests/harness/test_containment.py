@@ -8,7 +8,7 @@ import time
 import pytest
 from harness_helpers import HOSTILE, grade_dir, leftover_sandbox_processes, statuses
 
-from harness.runner import PASSED
+from harness.verdict import PASSED
 
 pytestmark = pytest.mark.slow
 BOUND = 20.0  # seconds for a whole grading of a hostile submission

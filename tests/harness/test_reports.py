@@ -13,7 +13,7 @@ from harness_helpers import KIT
 from rich.console import Console
 
 from harness import report
-from harness.runner import (
+from harness.verdict import (
     ERROR,
     FAILED,
     FLAKY,

@@ -9,18 +9,9 @@ from pathlib import Path
 import pytest
 
 from harness.rubric import RubricEntry
-from harness.runner import (
-    ERROR,
-    FAILED,
-    FLAKY,
-    PASSED,
-    SKIPPED,
-    TIMED_OUT,
-    ScenarioResult,
-    combine,
-    run_all,
-)
-from harness.scenario import SCENARIOS, Context, Fail, Scenario
+from harness.runner import combine, run_all
+from harness.scenario import SCENARIOS, Context, Scenario
+from harness.verdict import ERROR, FAILED, FLAKY, PASSED, SKIPPED, TIMED_OUT, Fail, ScenarioResult
 
 RELEASE = threading.Event()
 

@@ -11,7 +11,7 @@ import pytest
 from harness.probe import Probe
 from harness.process import Transcript
 from harness.proxy import pieces
-from harness.scenario import Fail
+from harness.verdict import Fail
 
 
 def test_split_utf8_cuts_inside_every_multibyte_character() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import harness.scenarios  # noqa: F401 - registers every scenario
 from harness.rubric import RubricEntry, load_rubric
-from harness.runner import GradeReport, grade
+from harness.runner import grade
+from harness.verdict import GradeReport
 
 KIT = Path(__file__).resolve().parent.parent.parent
 REFERENCE = KIT / "reference"

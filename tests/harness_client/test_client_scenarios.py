@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from client_grading import REFERENCE, failures, grade_clients, terminal_entries
 
-from harness.runner import GradeReport
+from harness.verdict import GradeReport
 
 pytestmark = pytest.mark.skipif(
     not (REFERENCE / "client.py").is_file() or not (REFERENCE / "server.py").is_file(),

@@ -15,7 +15,7 @@ import pytest
 from package_helpers import KIT, REFERENCE, WORKFLOW, not_passed, package, workflow_run_commands
 
 from harness.classroom import markdown_summary, reporter_result
-from harness.runner import FAILED, PASSED, SKIPPED, GradeReport, ScenarioResult
+from harness.verdict import FAILED, PASSED, SKIPPED, GradeReport, ScenarioResult
 
 GRADE_STEP = "chatlab"
 
