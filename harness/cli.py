@@ -12,7 +12,18 @@ import sys
 import traceback
 from pathlib import Path
 
-from harness import __version__, batch, bench, flake, load, package, report, skeleton
+from harness import (
+    __version__,
+    batch,
+    bench,
+    flake,
+    load,
+    package,
+    report,
+    roster,
+    similarity,
+    skeleton,
+)
 from harness.cliargs import (
     EXIT_HARNESS_ERROR,
     EXIT_OK,
@@ -25,7 +36,7 @@ from harness.cliargs import (
 from harness.runner import DEFAULT_JOBS, grade
 from harness.sandbox import let_children_see_ctrl_c
 
-VERBS = (batch, load, bench, flake, package, skeleton)
+VERBS = (batch, similarity, load, bench, flake, package, skeleton)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,8 +74,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    if args.submission.is_file():
+        return usage_error(
+            f"{args.submission} — файл, а нужна папка решения (с server.py и/или client.py)"
+        )
     if not args.submission.is_dir():
         return usage_error(f"нет папки {args.submission}")
+    if not roster.has_programs(args.submission):
+        return usage_error(roster.no_programs_message(args.submission))
     problem = setup_network(args.network)
     if problem:
         return usage_error(problem)
