@@ -173,7 +173,9 @@ def grade_argv(args: argparse.Namespace) -> list[str]:
         argv += ["--scenario", sid]
     for part in args.part:
         argv += ["--part", str(part)]
-    argv += ["--repeat", str(args.repeat), "--network", args.network]
+    argv += ["--repeat", str(args.repeat), "--official"]
+    if args.allow_uncontained:
+        argv.append("--allow-uncontained")
     if args.scenario_jobs:
         argv += ["--jobs-per-submission", str(args.scenario_jobs)]
     return argv
@@ -553,7 +555,10 @@ def _print_table(summary: list[dict[str, Any]]) -> None:
             table.add_row(
                 escape(s["title"]), str(s["not_passed"]), str(s["skipped"]), str(s["graded"])
             )
-    Console().print(table)
+    if table.row_count:
+        Console().print(table)
+    elif summary:
+        print("Все проверенные работы прошли все сценарии.")
 
 
 @contextlib.contextmanager

@@ -39,6 +39,7 @@ NOISE = 25  # k-gram length (copydetect's default noise threshold)
 GUARANTEE = 30  # a match this long is always found (window = GUARANTEE - NOISE + 1)
 READ_BYTES = 512 * 1024  # of one program; more is cut (a generated or hostile file)
 LISTED_PAIRS = 100
+CONTEXT = 8  # lines shown around matching code; the rest is "..."
 
 
 class SimilarityUnavailable(RuntimeError):
@@ -146,10 +147,10 @@ def compare(students: list[tuple[str, Path]], threshold: float | None = None) ->
             match = Match(program, float(sim_a), float(sim_b), int(overlap))
             if _has_slices(slices_a) and _has_slices(slices_b):
                 match.html_a, _ = cd.utils.highlight_overlap(
-                    fa.raw_code, slices_a, "<mark>", "</mark>", escape_html=True
+                    fa.raw_code, slices_a, "<mark>", "</mark>", CONTEXT, escape_html=True
                 )
                 match.html_b, _ = cd.utils.highlight_overlap(
-                    fb.raw_code, slices_b, "<mark>", "</mark>", escape_html=True
+                    fb.raw_code, slices_b, "<mark>", "</mark>", CONTEXT, escape_html=True
                 )
             matches.append(match)
         if not matches:
@@ -171,6 +172,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem; color: #222; }
 table { border-collapse: collapse; } th, td { border-bottom: 1px solid #ddd; padding: .3rem .6rem;
 text-align: left; } td.num { text-align: right; }
 .side { display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; }
+.side > div { min-width: 0; }
 pre { background: #f6f8fa; padding: .6rem; overflow: auto; max-height: 40rem; font-size: .8rem; }
 mark { background: #ffd8a8; }
 section { margin-top: 2.5rem; border-top: 2px solid #ccc; }
