@@ -30,10 +30,9 @@ from harness.cliargs import (
     add_rubric_options,
     add_run_options,
     load_entries,
-    setup_network,
     usage_error,
 )
-from harness.runner import DEFAULT_JOBS, grade
+from harness.runner import DEFAULT_JOBS, Uncontained, grade
 from harness.sandbox import let_children_see_ctrl_c
 
 VERBS = (batch, similarity, load, bench, flake, package, skeleton)
@@ -61,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--html", type=Path, metavar="FILE", help="отчёт одним HTML-файлом")
     grade.add_argument("--lang", choices=("ru", "en"), default="ru", help="язык таблицы оценок")
     grade.add_argument("--quiet", action="store_true", help="не печатать таблицу оценок")
+    grade.add_argument(
+        "--official",
+        action="store_true",
+        help="официальная оценка (batch, системы сдачи): без изоляции не проверять",
+    )
     grade.set_defaults(func=cmd_grade)
 
     lst = sub.add_parser("list", help="сценарии с баллами, частями и зависимостями")
@@ -82,16 +86,17 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return usage_error(f"нет папки {args.submission}")
     if not roster.has_programs(args.submission):
         return usage_error(roster.no_programs_message(args.submission))
-    problem = setup_network(args.network)
-    if problem:
-        return usage_error(problem)
     entries = load_entries(args)
-    result = grade(
-        args.submission,
-        entries,
-        repeat=args.repeat,
-        jobs=args.scenario_jobs or DEFAULT_JOBS,
-    )
+    try:
+        result = grade(
+            args.submission,
+            entries,
+            repeat=args.repeat,
+            jobs=args.scenario_jobs or DEFAULT_JOBS,
+            require_contained=args.official and not args.allow_uncontained,
+        )
+    except Uncontained as exc:
+        return usage_error(f"программы студентов нельзя изолировать на этой машине: {exc}")
     report.write_reports(result, args)
     if not args.quiet:
         report.print_scorecard(result, lang=args.lang)

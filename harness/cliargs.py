@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from harness.rubric import RubricEntry, RubricError, load_rubric, select
-from harness.sandbox import isolate_network
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -59,21 +58,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="сколько сценариев одного решения идут параллельно",
     )
     parser.add_argument(
-        "--network",
-        choices=("auto", "isolated", "host"),
-        default="auto",
-        help="изоляция сети: auto — если машина позволяет",
+        "--allow-uncontained",
+        action="store_true",
+        help="проверять, даже если машина не может изолировать программы студентов "
+        "(без bubblewrap они видят файлы машины)",
     )
-
-
-def setup_network(mode: str) -> str | None:
-    """Isolate the network as asked; an error text when ``isolated`` is impossible."""
-    if mode == "host":
-        return None
-    status = isolate_network()
-    if mode == "isolated" and not status.startswith("сеть изолирована:"):
-        return status
-    return None
 
 
 def load_entries(args: argparse.Namespace) -> list[RubricEntry]:

@@ -54,12 +54,9 @@ def stop_burners(burners: list[subprocess.Popen[bytes]]) -> None:
 
 
 def cmd_flake(args: argparse.Namespace) -> int:
-    from harness.cliargs import EXIT_OK, load_entries, setup_network, usage_error
+    from harness.cliargs import EXIT_OK, load_entries
     from harness.runner import DEFAULT_JOBS, PASSED, grade
 
-    problem = setup_network(args.network)
-    if problem:
-        return usage_error(problem)
     entries = load_entries(args)
     console = Console()
     burners = start_burners(args.burners)

@@ -1,19 +1,25 @@
-"""Raw-socket NDJSON client used to check a server at the protocol level.
+"""Raw-socket client used to check a server at the protocol level.
 
 A :class:`Probe` connects, sends objects or raw bytes, and reads in a background thread:
-it buffers bytes, splits on ``\\n``, decodes and parses each line, checks it against the
-message schemas of ``lab/protocol.json`` and answers ``ping`` with ``pong`` (unless told not
-to).  Waits never sleep: they block on a condition with a timeout and turn every outcome
-(timeout, closed connection, malformed message) into a :class:`~harness.scenario.Fail`.
+:class:`~harness.wire.LineReader` turns bytes into messages (accepting, and noting, the
+framing deviations students make), each message is checked against the schemas of
+``lab/protocol.json``, and ``ping`` is answered with ``pong`` (unless told not to).  Waits
+never sleep: they block on a condition with a timeout and turn every outcome (timeout,
+closed connection, malformed message) into a :class:`~harness.verdict.Fail`.
 
-Absence is proven as PROTOCOL.md §7 says: after the message under test, the same sender
-causes a *marker* to be delivered to this probe; once the marker arrives, whatever was going
-to arrive before it has arrived (:meth:`Probe.expect_nothing_before_marker`).
+**Markers** (handout §5.10).  Absence is never proven by waiting: after the message under
+test, the same sender causes a *marker* to reach the observer; once the marker has arrived,
+everything the sender caused before it has arrived too.  :class:`Marker` names such a
+message and how to cause it (:func:`users_marker`, :func:`broadcast_marker`,
+:func:`private_marker`); :meth:`Probe.expect_none_before` proves that nothing ``forbid``
+selects came before the marker and fails the scenario when something did;
+:meth:`Probe.take_until` only collects what came before it (no claim about absence).
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import socket
 import struct
@@ -21,34 +27,21 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Union
 
-from harness.process import Transcript
 from harness.protocol import server_message_problem
+from harness.transcript import Transcript
 from harness.verdict import Fail
+from harness.wire import Item, LineReader
 
 DEFAULT_TIMEOUT = 2.0
-Matcher = dict[str, Any] | Callable[[dict[str, Any]], bool] | None
+Forbid = Union[dict[str, Any], Callable[[dict[str, Any]], bool]]
+_counter = itertools.count(1)
 
 
-@dataclass
-class Received:
-    """One line from the server, parsed (``message``) or not (``problem`` says why)."""
-
-    raw: str
-    at: float
-    message: dict[str, Any] | None = None
-    problem: str | None = None
-    strict_problem: str | None = None
-
-    def show(self) -> str:
-        return self.raw if len(self.raw) <= 300 else self.raw[:300] + "…"
-
-
-@dataclass
-class _State:
-    inbox: list[Received] = field(default_factory=list)
-    closed: str | None = None  # why reading stopped
+def unique(text: str) -> str:
+    """``text`` made unique, so a marker or a message cannot be confused with another."""
+    return f"{text} #{next(_counter)}"
 
 
 def describe(fields: dict[str, Any]) -> str:
@@ -74,11 +67,63 @@ def matches(message: dict[str, Any], fields: dict[str, Any]) -> bool:
     return True
 
 
+def selects(forbid: Forbid, message: dict[str, Any]) -> bool:
+    """Whether ``forbid`` (fields or a predicate) selects ``message``."""
+    return bool(forbid(message)) if callable(forbid) else matches(message, forbid)
+
+
+@dataclass
+class Marker:
+    """A message the sender causes after the message under test (handout §5.10).
+
+    ``send()`` causes it; ``fields`` is how it looks when it arrives at the observer.
+    """
+
+    fields: dict[str, Any]
+    send: Callable[[], None]
+    label: str = "маркер"
+
+
+def users_marker(probe: Probe) -> Marker:
+    """``probe`` asks for the users list: what its own earlier messages caused comes first."""
+    return Marker({"type": "users_list"}, lambda: probe.send({"type": "users"}), "список users")
+
+
+def broadcast_marker(sender: Probe) -> Marker:
+    """``sender`` writes to the general chat; any other user may observe it."""
+    text = unique("маркер")
+    return Marker(
+        {"type": "message", "from_username": sender.username, "message": text},
+        lambda: sender.send({"type": "message", "message": text}),
+        f"общее сообщение-маркер {sender.username}",
+    )
+
+
+def private_marker(sender: Probe, receiver: Probe) -> Marker:
+    """``sender`` writes to ``receiver`` privately; observed by ``receiver``."""
+    text = unique("маркер")
+    assert receiver.username is not None
+    return Marker(
+        {"type": "private", "from_username": sender.username, "message": text},
+        lambda: sender.send(
+            {"type": "private", "target_username": receiver.username, "message": text}
+        ),
+        f"личное сообщение-маркер {sender.username} → {receiver.username}",
+    )
+
+
+@dataclass
+class _State:
+    inbox: list[Item] = field(default_factory=list)
+    closed: str | None = None  # why reading stopped
+
+
 class Probe:
     """A protocol-level client of the chat server (see the module docstring)."""
 
     def __init__(
         self,
+        sock: socket.socket,
         host: str,
         port: int,
         *,
@@ -90,13 +135,14 @@ class Probe:
         self.transcript = transcript
         self.auto_pong = auto_pong
         self.username: str | None = None
-        self.received: list[Received] = []
+        self.received: list[Item] = []
         self._state = _State()
+        self._reader = LineReader()
         self._cond = threading.Condition()
         self._reading = threading.Event()
         self._reading.set()
         self._send_lock = threading.Lock()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock = sock
         if recv_buffer is not None:
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
         self._sock.settimeout(connect_timeout)
@@ -116,7 +162,6 @@ class Probe:
 
     # -- reading ---------------------------------------------------------------------------
     def _read_loop(self) -> None:
-        buffer = b""
         reason = "сервер закрыл соединение"
         while True:
             self._reading.wait()
@@ -127,36 +172,22 @@ class Probe:
                 break
             if not chunk:
                 break
-            buffer += chunk
-            *lines, buffer = buffer.split(b"\n")
-            for line in lines:
-                self._on_line(line)
-        if buffer:
-            self._on_line(buffer, partial=True)
+            for item in self._reader.feed(chunk):
+                self._on_item(item)
+        for item in self._reader.end():
+            self._on_item(item)
         self.transcript.add("harness", reason)
         with self._cond:
             self._state.closed = reason
             self._cond.notify_all()
 
-    def _on_line(self, line: bytes, partial: bool = False) -> None:
-        line = line.rstrip(b"\r")
-        if not line.strip() and not partial:
-            return
-        item = Received(raw=line.decode("utf-8", "replace"), at=time.monotonic())
-        try:
-            parsed = json.loads(line.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            item.problem = f"строка не разбирается как JSON в UTF-8: {exc}"
-        else:
-            if partial:
-                item.problem = "строка не завершена символом \\n"
-            elif isinstance(parsed, dict):
-                item.message = parsed
-                item.problem = server_message_problem(parsed, check_timestamp=False)
-                item.strict_problem = server_message_problem(parsed)
-            else:
-                item.problem = "сообщение не является JSON-объектом"
-        self.transcript.add("recv", item.raw + (f"   ⚠ {item.problem}" if item.problem else ""))
+    def _on_item(self, item: Item) -> None:
+        if item.message is not None:
+            item.problem = server_message_problem(item.message, check_timestamp=False)
+        note = f"   ⚠ {item.problem}" if item.problem else ""
+        if item.unframed:
+            note += f"   ⚠ {item.unframed}"
+        self.transcript.add("recv", item.raw + note)
         if item.message is not None and item.message.get("type") == "ping" and self.auto_pong:
             self.send({"type": "pong"}, note="(авто)")
         with self._cond:
@@ -169,14 +200,16 @@ class Probe:
         self._reading.clear()
         self.transcript.add("harness", "перестаю читать сокет")
 
-    def resume_reading(self) -> None:
-        self._reading.set()
-
     @property
     def closed(self) -> str | None:
         """Why the connection ended, or None while it is open."""
         with self._cond:
             return self._state.closed
+
+    def unframed(self) -> list[Item]:
+        """Messages that arrived breaking the framing rule (still so after late newlines)."""
+        with self._cond:
+            return [item for item in self.received if item.unframed]
 
     # -- sending ---------------------------------------------------------------------------
     def send(self, obj: Any, note: str = "") -> None:
@@ -201,15 +234,11 @@ class Probe:
             ) from exc
 
     # -- waiting ---------------------------------------------------------------------------
-    def _take(self, predicate: Callable[[Received], bool]) -> Received | None:
-        for i, item in enumerate(self._state.inbox):
-            if predicate(item):
-                del self._state.inbox[i]
-                return item
-        return None
-
     def _pending_text(self) -> str:
         shown = [item.show() for item in self._state.inbox[-8:]]
+        partial = self._reader.pending()
+        if partial:
+            shown.append(f"{partial}   (байты без \\n в конце — не целое сообщение)")
         if not shown:
             return "ничего не пришло"
         return "пришло только:\n" + "\n".join(shown)
@@ -229,7 +258,7 @@ class Probe:
         if type is not None:
             wanted = {"type": type, **wanted}
 
-        def pick(item: Received) -> bool:
+        def pick(item: Item) -> bool:
             return item.message is not None and matches(item.message, wanted)
 
         expected = f"{self._who()} получает сообщение {describe(wanted)}"
@@ -254,87 +283,77 @@ class Probe:
                     return item.message
         return None
 
-    def _wait(self, pick: Callable[[Received], bool], timeout: float, expected: str) -> Received:
-        deadline = time.monotonic() + timeout
+    def _wait(self, pick: Callable[[Item], bool], timeout: float, expected: str) -> Item:
+        """The first matching item, removed from the inbox."""
         with self._cond:
-            while True:
-                item = self._take(pick)
-                if item is not None:
-                    return item
-                if self._state.closed:
-                    raise Fail(
-                        expected,
-                        got=f"{self._state.closed}; {self._pending_text()}",
-                        hint="Сервер закрыл соединение раньше времени — посмотрите его stderr.",
-                    )
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise Fail(
-                        expected,
-                        got=f"за {timeout:g} с {self._pending_text()}",
-                        hint="Сервер не отправил нужное сообщение или отправил не тому клиенту.",
-                    )
-                self._cond.wait(remaining)
+            index = self._wait_index(pick, timeout, expected)
+            return self._state.inbox.pop(index)
 
-    def expect_nothing_before_marker(
-        self,
-        marker: dict[str, Any],
-        forbid: Matcher = None,
-        *,
-        timeout: float = DEFAULT_TIMEOUT,
-        what: str = "",
-        hint: str = "",
-    ) -> list[dict[str, Any]]:
-        """Prove absence (PROTOCOL.md §7): wait for the marker; fail on what came before it.
-
-        ``marker`` are field values of the marker message (which the same sender caused
-        after the message under test).  ``forbid`` selects the messages that must not have
-        arrived before it (fields or a predicate); None means any message except ``ping``.
-        Everything up to and including the marker is consumed; the messages before the
-        marker are returned.
-        """
-        expected = f"{self._who()} получает маркер {describe(marker)}"
+    def _wait_index(self, pick: Callable[[Item], bool], timeout: float, expected: str) -> int:
+        """Where the first matching item is in the inbox (call with the condition held)."""
         deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                index = next(
-                    (
-                        i
-                        for i, item in enumerate(self._state.inbox)
-                        if item.message is not None and matches(item.message, marker)
-                    ),
-                    None,
-                )
-                if index is not None:
-                    before = self._state.inbox[:index]
-                    del self._state.inbox[: index + 1]
-                    break
-                if self._state.closed:
-                    raise Fail(expected, got=f"{self._state.closed}; {self._pending_text()}")
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise Fail(expected, got=f"за {timeout:g} с {self._pending_text()}")
-                self._cond.wait(remaining)
-        earlier = []
-        for item in before:
-            msg = item.message
-            is_ping = msg is not None and msg.get("type") == "ping"
-            if forbid is None:
-                if is_ping:
-                    continue
-                bad = True
-            elif callable(forbid):
-                bad = msg is not None and forbid(msg)
-            else:
-                bad = msg is not None and matches(msg, forbid)
-            if bad:
+        while True:
+            for i, item in enumerate(self._state.inbox):
+                if pick(item):
+                    return i
+            if self._state.closed:
                 raise Fail(
-                    what or f"{self._who()} не получает ничего лишнего",
+                    expected,
+                    got=f"{self._state.closed}; {self._pending_text()}",
+                    hint="Сервер закрыл соединение раньше времени — посмотрите его stderr.",
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Fail(
+                    expected,
+                    got=f"за {timeout:g} с {self._pending_text()}",
+                    hint="Сервер не отправил нужное сообщение или отправил не тому клиенту.",
+                )
+            self._cond.wait(remaining)
+
+    def take_until(self, marker: Marker, *, timeout: float = DEFAULT_TIMEOUT) -> list[Item]:
+        """Cause ``marker`` and wait for it; return (and consume) what came before it.
+
+        This only synchronises: it claims nothing about what must not have arrived (for
+        that, :meth:`expect_none_before`).  Pings are left out.
+        """
+        marker.send()
+        expected = f"{self._who()} получает {marker.label} {describe(marker.fields)}"
+        with self._cond:
+            index = self._wait_index(
+                lambda item: item.message is not None and matches(item.message, marker.fields),
+                timeout,
+                expected,
+            )
+            before = self._state.inbox[:index]
+            del self._state.inbox[: index + 1]
+        return [i for i in before if not (i.message and i.message.get("type") == "ping")]
+
+    def expect_none_before(
+        self,
+        marker: Marker,
+        forbid: Forbid,
+        *,
+        what: str,
+        hint: str = "",
+        timeout: float = DEFAULT_TIMEOUT,
+    ) -> list[dict[str, Any]]:
+        """Prove that nothing ``forbid`` selects reached this probe before ``marker``.
+
+        ``forbid`` is field values or a predicate over a message.  Fails the scenario with
+        the offending message (``what`` is the rule in the student's terms).  Returns the
+        other messages that came before the marker, consumed.
+        """
+        earlier = []
+        for item in self.take_until(marker, timeout=timeout):
+            if item.message is not None and selects(forbid, item.message):
+                raise Fail(
+                    what,
                     got=item.show(),
                     hint=hint or "Сервер отправил сообщение клиенту, которому оно не адресовано.",
                 )
-            if msg is not None and not is_ping:
-                earlier.append(msg)
+            if item.message is not None:
+                earlier.append(item.message)
         return earlier
 
     def expect_closed(self, timeout: float = DEFAULT_TIMEOUT, expected: str = "") -> None:
@@ -358,34 +377,6 @@ class Probe:
         welcome = self.expect("system", event="welcome", timeout=timeout)
         self.username = name
         return welcome
-
-    def marker(self, timeout: float = DEFAULT_TIMEOUT) -> list[dict[str, Any]]:
-        """Round trip ``users`` → ``users_list``: everything caused before it has arrived.
-
-        Returns the messages that arrived before the users list (pings excluded), consumed.
-        """
-        self.send({"type": "users"})
-        return self.expect_nothing_before_marker(
-            {"type": "users_list"}, forbid=lambda m: False, timeout=timeout
-        )
-
-    def round_trip(
-        self,
-        forbid: Matcher,
-        *,
-        what: str = "",
-        hint: str = "",
-        timeout: float = DEFAULT_TIMEOUT,
-    ) -> list[dict[str, Any]]:
-        """Prove this client got nothing ``forbid`` selects: ask ``users``, wait for the list.
-
-        The server handles one client's messages in order, so whatever its earlier messages
-        caused for this same client arrives before the ``users_list`` (PROTOCOL.md §7).
-        """
-        self.send({"type": "users"})
-        return self.expect_nothing_before_marker(
-            {"type": "users_list"}, forbid, timeout=timeout, what=what, hint=hint
-        )
 
     def close(self) -> None:
         """Close the connection (politely: FIN, then the socket)."""

@@ -1,13 +1,11 @@
-"""Started programs: capped, timestamped transcripts and the student's server.
+"""Started programs: output read into a transcript, waits on lines, the student's server.
 
-Every process the harness starts gets a :class:`Transcript` (what it printed, with times
-relative to the scenario start) that goes into the report.  A transcript keeps its start and
-its end when the output is long; the middle is replaced by a note of how much was left out.
+Every process the harness starts gets a :class:`~harness.transcript.Transcript` (what it
+printed, with times relative to the scenario start) that goes into the report.
 """
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import os
 import re
@@ -15,67 +13,12 @@ import signal
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import IO
 
-HEAD_BYTES = 24 * 1024
-TAIL_BYTES = 24 * 1024
-
-
-class Transcript:
-    """A thread-safe log of one process or probe: ``[+1.234s] stream| text`` lines."""
-
-    def __init__(
-        self, name: str, t0: float | None = None, head: int = HEAD_BYTES, tail: int = TAIL_BYTES
-    ):
-        self.name = name
-        self.t0 = time.monotonic() if t0 is None else t0
-        self._head: list[str] = []
-        self._head_bytes = 0
-        self._tail: collections.deque[str] = collections.deque()
-        self._tail_bytes = 0
-        self._omitted_lines = 0
-        self._omitted_bytes = 0
-        self._limits = (head, tail)
-        self._lock = threading.Lock()
-
-    def add(self, stream: str, text: str) -> None:
-        """Record ``text`` (one line or several) as coming from ``stream`` now."""
-        stamp = time.monotonic() - self.t0
-        lines = text.splitlines() or [""]
-        with self._lock:
-            for line in lines:
-                entry = f"[+{stamp:7.3f}s] {stream}| {line}"
-                size = len(entry.encode("utf-8", "replace")) + 1
-                if self._head_bytes + size <= self._limits[0] and not self._tail:
-                    self._head.append(entry)
-                    self._head_bytes += size
-                    continue
-                self._tail.append(entry)
-                self._tail_bytes += size
-                while self._tail_bytes > self._limits[1] and len(self._tail) > 1:
-                    dropped = self._tail.popleft()
-                    self._tail_bytes -= len(dropped.encode("utf-8", "replace")) + 1
-                    self._omitted_lines += 1
-                    self._omitted_bytes += len(dropped.encode("utf-8", "replace")) + 1
-
-    def text(self) -> str:
-        """The transcript as text (start, a note of what was omitted, end)."""
-        with self._lock:
-            parts = list(self._head)
-            if self._omitted_lines:
-                parts.append(
-                    f"… пропущено {self._omitted_lines} строк ({self._omitted_bytes} байт) …"
-                )
-            parts.extend(self._tail)
-        return "\n".join(parts)
-
-    def tail(self, lines: int = 15) -> str:
-        """The last ``lines`` entries (for a short "got" in a failure)."""
-        with self._lock:
-            entries = list(self._head) + list(self._tail)
-        return "\n".join(entries[-lines:])
+from harness.sandbox import Launch
+from harness.transcript import Transcript
 
 
 class Program:
@@ -87,31 +30,31 @@ class Program:
 
     def __init__(
         self,
-        argv: Sequence[str],
+        launch: Launch,
         *,
         transcript: Transcript,
-        cwd: Path,
-        env: dict[str, str],
-        preexec_fn: Callable[[], None] | None,
         output_cap: int,
         on_start: Callable[[int], None] | None = None,
+        deliver: Callable[[int, int], None] | None = None,
     ):
-        self.argv = list(argv)
+        self.argv = list(launch.argv)
+        self._deliver = deliver
         self.transcript = transcript
         self.output_cap = output_cap
         self.output_exceeded = False
         self._lines: list[str] = []
+        self._output: list[str] = []
         self._cond = threading.Condition()
         self._stdout_done = False
-        transcript.add("harness", "$ " + " ".join(self.argv))
+        transcript.add("harness", "$ " + launch.shown)
         self.proc = subprocess.Popen(
             self.argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            cwd=str(cwd),
-            env=env,
-            preexec_fn=preexec_fn,
+            cwd=launch.cwd,
+            env=launch.env,
+            preexec_fn=launch.preexec_fn,
             start_new_session=True,
             close_fds=True,
         )
@@ -159,15 +102,21 @@ class Program:
 
     def _line(self, name: str, text: str) -> None:
         self.transcript.add(name, text)
-        if name == "stdout":
-            with self._cond:
-                self._lines.append(text)
-                self._cond.notify_all()
-
-    @property
-    def stdout_lines(self) -> list[str]:
         with self._cond:
-            return list(self._lines)
+            if name == "stdout":
+                self._lines.append(text)
+            self._output.append(text)
+            self._cond.notify_all()
+
+    def finish_reading(self, timeout: float = 2.0) -> None:
+        """Wait until both output streams are read to their end (after the program exited)."""
+        for reader in self._readers:
+            reader.join(timeout)
+
+    def output(self) -> str:
+        """Everything the program printed (stdout and stderr, as it came), capped."""
+        with self._cond:
+            return "\n".join(self._output)
 
     def wait_for_line(self, pattern: re.Pattern[str], timeout: float) -> re.Match[str] | None:
         """First stdout line matching ``pattern``; None on timeout or when stdout ended."""
@@ -199,9 +148,13 @@ class Program:
             return None
 
     def send_signal(self, sig: int) -> None:
+        """``sig`` to the program (through ``deliver`` when a sandbox stands in between)."""
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):  # exited meanwhile
-                os.kill(self.pid, sig)
+                if self._deliver is not None:
+                    self._deliver(self.pid, sig)
+                else:
+                    os.kill(self.pid, sig)
 
     def kill(self) -> None:
         """SIGKILL the whole process group."""
@@ -218,11 +171,115 @@ class Program:
         self.transcript.add("harness", f"процесс завершён, код {code}")
 
 
+LOOPBACK = ("127.0.0.1", "::1")
+ANY_ADDRESS = ("0.0.0.0", "::", "")
+POLL = 0.05  # how often the listening sockets are looked up while waiting for them
+GRACE = 0.5  # how long a listening server may still take to print its ready line
+
+
+def ready_address(line: str, pattern: re.Pattern[str]) -> tuple[str, int] | None:
+    """The last ``host:port`` in ``line`` ("[14:30:05] Сервер запущен на 127.0.0.1:8083")."""
+    found = list(pattern.finditer(line))
+    if not found:
+        return None
+    match = found[-1]
+    port = int(match.group("port"))
+    return match.group("host").strip("[]"), port if port < 65536 else -1
+
+
+@dataclass
+class Ready:
+    """Where a started server really listens, and how that differs from what it should do."""
+
+    host: str  # address to connect to
+    port: int
+    line: str | None  # the ready line as printed, None if there was none
+    problems: list[str] = field(default_factory=list)  # deviations, in the student's terms
+
+
 class ServerProcess(Program):
-    """A chat server that printed its ready line: ``host`` and ``port`` to connect to."""
+    """A chat server: ``host`` and ``port`` to connect to once :meth:`await_ready` says so."""
 
     host: str
     port: int
+    ready: Ready
+
+    def await_ready(
+        self,
+        listening: Callable[[], list[tuple[str, int]]],
+        pattern: re.Pattern[str],
+        asked_port: int,
+        timeout: float,
+    ) -> Ready | None:
+        """Wait until the server listens; None if it exits or never listens in ``timeout``.
+
+        The ready line is not trusted: the port to use is a socket the server's own
+        processes listen on (``listening()``).  A server that listens but prints no ready
+        line is used after ``GRACE`` seconds; one that prints a wrong port, listens on
+        another port than ``asked_port`` or names a foreign address is used all the same,
+        and each deviation is noted in :attr:`Ready.problems` for the scenario that grades it.
+        """
+        deadline = time.monotonic() + timeout
+        grace_end: float | None = None
+        while True:
+            line, address = self._ready_line(pattern)
+            sockets = listening()
+            if sockets and (address is not None or (grace_end and time.monotonic() > grace_end)):
+                return self._decide(line, address, sockets, asked_port)
+            if sockets and grace_end is None:
+                grace_end = time.monotonic() + GRACE
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.returncode is not None:
+                return None
+            with self._cond:
+                self._cond.wait(min(POLL, remaining))
+
+    def _ready_line(self, pattern: re.Pattern[str]) -> tuple[str | None, tuple[str, int] | None]:
+        with self._cond:
+            lines = list(self._lines)
+        for line in lines:
+            address = ready_address(line, pattern)
+            if address is not None:
+                return line, address
+        return None, None
+
+    def _decide(
+        self,
+        line: str | None,
+        address: tuple[str, int] | None,
+        sockets: list[tuple[str, int]],
+        asked_port: int,
+    ) -> Ready:
+        problems = []
+        ports = sorted({port for _, port in sockets})
+        if address is None:
+            problems.append(
+                f"сервер слушает порт {ports[0]}, но не напечатал строку готовности "
+                "«Сервер запущен на ХОСТ:ПОРТ» в stdout"
+            )
+            port = asked_port if asked_port in ports else ports[0]
+        elif address[1] in ports:
+            port = address[1]
+        else:
+            port = asked_port if asked_port in ports else ports[0]
+            problems.append(f"в строке готовности порт {address[1]}, а сервер слушает порт {port}")
+        if asked_port and port != asked_port:
+            problems.append(
+                f"сервер слушает порт {port}, а ему дали --port {asked_port}: "
+                "порт должен браться из параметра --port"
+            )
+        if address is not None and address[0] not in (*LOOPBACK, *ANY_ADDRESS, "localhost"):
+            problems.append(f"в строке готовности адрес {address[0]}, а не 127.0.0.1")
+        hosts = [host for host, p in sockets if p == port]
+        host = next((h for h in hosts if h in LOOPBACK), hosts[0])
+        if host in ANY_ADDRESS:
+            host = "::1" if host == "::" else "127.0.0.1"
+        ready = Ready(host=host, port=port, line=line, problems=problems)
+        self.host, self.port, self.ready = host, port, ready
+        self.transcript.add(
+            "harness", f"слушает {host}:{port}" + "".join(f"; ⚠ {p}" for p in problems)
+        )
+        return ready
 
     def stop(self, sig: int = signal.SIGINT, timeout: float = 2.0) -> int | None:
         """Send ``sig`` and wait up to ``timeout`` s; the exit status or None if still running."""

@@ -15,8 +15,35 @@ import contextlib
 import socket
 import threading
 import time
+from collections.abc import Callable
 
-from harness.process import Transcript
+from harness.transcript import Transcript
+
+SocketFactory = Callable[[int], socket.socket]  # family -> a new TCP socket
+
+
+def listen(make_socket: SocketFactory) -> socket.socket:
+    """A listening socket on a free loopback port, made by ``make_socket``."""
+    sock = make_socket(socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    return sock
+
+
+def connect(
+    make_socket: SocketFactory, host: str, port: int, timeout: float = 3.0
+) -> socket.socket:
+    """A connected socket to ``host:port`` (IPv4 or IPv6), made by ``make_socket``."""
+    sock = make_socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        sock.settimeout(None)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def utf8_cut_points(data: bytes) -> list[int]:
@@ -43,6 +70,7 @@ class FaultProxy:
         target_host: str,
         target_port: int,
         *,
+        make_socket: SocketFactory,
         transcript: Transcript,
         chunk: int | None = None,
         split_utf8: bool = False,
@@ -55,7 +83,8 @@ class FaultProxy:
         self.split_utf8 = split_utf8
         self.coalesce = coalesce
         self.delay = delay
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._make_socket = make_socket
+        self._listener = listen(make_socket)
         self.host = "127.0.0.1"
         self.port = self._listener.getsockname()[1]
         self._sockets: list[socket.socket] = [self._listener]
@@ -75,12 +104,11 @@ class FaultProxy:
             except OSError:  # listener closed
                 return
             try:
-                upstream = socket.create_connection(self.target, timeout=3)
+                upstream = connect(self._make_socket, *self.target)
             except OSError as exc:
                 self.transcript.add("harness", f"не удалось подключиться к серверу: {exc}")
                 client.close()
                 continue
-            upstream.settimeout(None)
             upstream.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             with self._lock:
                 self._sockets += [client, upstream]

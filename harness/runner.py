@@ -19,10 +19,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import harness.scenarios  # noqa: F401 - registers every scenario module
 from harness import __version__
+from harness.context import Context
 from harness.rubric import RubricEntry
-from harness.sandbox import Limits, Sandbox, isolation_status, running_as_root, sandbox_python
-from harness.scenario import SCENARIOS, Context, Scenario
+from harness.sandbox import Containment, Limits, Sandbox, containment
+from harness.scenario import SCENARIOS, Scenario
+from harness.screen import NEVER, TRACEBACK_HINT, screens
 from harness.verdict import (
     ERROR,
     FAILED,
@@ -68,7 +71,27 @@ def missing_files(entry: RubricEntry, submission: Path) -> str:
     return "нет файла " + ", ".join(missing) if missing else ""
 
 
-def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) -> ScenarioResult:
+def annotate(fail: Fail, ctx: Context) -> None:
+    """Add what the student's clients showed to a failure that has no screen of its own.
+
+    A check of what a client sent fails without a screen; what the client showed at that
+    moment is the most useful feedback.  A Traceback on a screen is named first.
+    """
+    if not ctx.terminals:
+        return
+    if fail.screen is None:
+        fail.screen = screens(ctx.terminals)
+    crashed = any(t.contains(word) for t in ctx.terminals for word in NEVER)
+    if crashed and TRACEBACK_HINT not in fail.hint:
+        fail.hint = f"{TRACEBACK_HINT} {fail.hint}".strip()
+
+
+def run_one(
+    entry: RubricEntry,
+    submission: Path,
+    limits: Limits | None = None,
+    protections: Containment | None = None,
+) -> ScenarioResult:
     """Run one scenario once in a fresh sandbox."""
     sc: Scenario | None = SCENARIOS.get(entry.id)
     if sc is None:
@@ -76,24 +99,25 @@ def run_one(entry: RubricEntry, submission: Path, limits: Limits | None = None) 
     missing = missing_files(entry, submission)
     if missing:
         return _result(entry, SKIPPED, reason=missing)
-    sandbox = Sandbox(limits)
     start = time.monotonic()
     outcome: dict[str, Any] = {}
-    ctx: Context | None = None
     try:
-        ctx = Context(
-            scenario_id=entry.id, submission=sandbox.copy_submission(submission), sandbox=sandbox
-        )
+        sandbox = Sandbox(limits, protections)
+    except OSError as exc:
+        return _result(entry, ERROR, reason=f"не удалось создать песочницу: {exc}")
+    try:
+        sandbox.copy_submission(submission)
     except OSError as exc:
         sandbox.cleanup()
         return _result(entry, ERROR, reason=f"не удалось скопировать решение: {exc}")
+    ctx = Context(scenario_id=entry.id, sandbox=sandbox)
 
     def body() -> None:
-        assert ctx is not None
         try:
             sc.func(ctx)
             outcome["status"] = PASSED
         except Fail as fail:
+            annotate(fail, ctx)
             outcome.update(status=FAILED, fail=fail)
         except Skip as skip:
             outcome.update(status=SKIPPED, reason=str(skip))
@@ -141,9 +165,17 @@ def run_all(
     *,
     jobs: int = DEFAULT_JOBS,
     limits: Limits | None = None,
+    protections: Containment | None = None,
     on_result: Callable[[ScenarioResult], None] | None = None,
 ) -> list[ScenarioResult]:
-    """Run the entries once, honouring dependencies, ``jobs`` at a time; rubric order kept."""
+    """Run the entries once, honouring dependencies, ``jobs`` at a time; rubric order kept.
+
+    Without a private network per scenario, scenarios run one at a time: two servers that
+    bind the same fixed port would otherwise see each other.
+    """
+    protections = protections or containment()
+    if not protections.network:
+        jobs = 1
     chosen = {e.id: e for e in entries}
     done: dict[str, ScenarioResult] = {}
     pending = list(entries)
@@ -177,7 +209,8 @@ def run_all(
                         names = ", ".join(f"«{chosen[d].title}»" for d in failed)
                         finish(_result(entry, SKIPPED, reason=f"не пройден сценарий {names}"))
                     else:
-                        running[pool.submit(run_one, entry, submission, limits)] = entry.id
+                        future = pool.submit(run_one, entry, submission, limits, protections)
+                        running[future] = entry.id
             if not running:
                 if pending:  # a dependency cycle: report, do not hang
                     for entry in pending:
@@ -209,6 +242,10 @@ def combine(runs: list[ScenarioResult]) -> ScenarioResult:
     return base
 
 
+class Uncontained(RuntimeError):
+    """An official grading was asked for on a machine that cannot contain student code."""
+
+
 def grade(
     submission: Path,
     entries: list[RubricEntry],
@@ -216,11 +253,18 @@ def grade(
     repeat: int = 1,
     jobs: int = DEFAULT_JOBS,
     limits: Limits | None = None,
+    protections: Containment | None = None,
+    require_contained: bool = False,
     on_result: Callable[[ScenarioResult], None] | None = None,
 ) -> GradeReport:
-    """Grade ``submission`` on the chosen rubric entries."""
-    import harness.scenarios  # noqa: F401 - registers every scenario module
+    """Grade ``submission`` on the chosen rubric entries.
 
+    ``require_contained`` (official gradings) refuses to run student code that could read
+    the machine's files: raises :class:`Uncontained` saying what is missing.
+    """
+    protections = protections or containment()
+    if require_contained and not protections.contained:
+        raise Uncontained("; ".join(protections.missing()))
     submission = submission.resolve()
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.monotonic()
@@ -232,6 +276,7 @@ def grade(
                 submission,
                 jobs=jobs,
                 limits=limits,
+                protections=protections,
                 on_result=on_result if repeat == 1 else None,
             )
         )
@@ -239,17 +284,11 @@ def grade(
     if repeat > 1 and on_result is not None:
         for result in results:
             on_result(result)
-    environment = {
-        "network": isolation_status(),
-        "processes": (
-            "студенческие процессы запускаются от отдельного uid на сценарий"
-            if running_as_root() and sandbox_python() is not None
-            else "студенческие процессы запускаются от пользователя проверяющего "
-            "(RLIMIT_NPROC общий для его процессов)"
-        ),
-    }
+    environment = protections.describe()
+    for i, problem in enumerate(protections.missing(), start=1):
+        environment[f"missing_{i}"] = problem
     return GradeReport(
-        submission=str(submission),
+        submission=submission.name,
         results=results,
         duration=time.monotonic() - t0,
         started_at=started,

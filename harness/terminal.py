@@ -41,17 +41,15 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 import pexpect
 import pyte
 from pyte.screens import Margins
 from wcwidth import wcwidth
 
-from harness.process import Transcript
-
-if TYPE_CHECKING:
-    from harness.scenario import Context
+from harness.transcript import Transcript
+from harness.verdict import printable
 
 ROWS = 40
 COLUMNS = 200
@@ -147,12 +145,6 @@ class _Screen(pyte.Screen):
 
     def write_process_input(self, data: str) -> None:
         self._reply(data)
-
-
-def visible(text: str) -> str:
-    """Terminal output made readable for a transcript: control characters as ␛, ␍, ␈ ..."""
-    text = text.replace("\r\n", "\n")
-    return "".join(ch if ch >= " " or ch in "\n\t" else chr(0x2400 + ord(ch)) for ch in text)
 
 
 class Terminal:
@@ -289,7 +281,7 @@ class Terminal:
         self._send("\x04")
 
     def _send(self, text: str) -> None:
-        self.transcript.add(KEYS, visible(text))
+        self.transcript.add(KEYS, printable(text))
         try:
             self.child.send(text.encode("utf-8"))
         except OSError as exc:  # the program is gone; the next wait reports it
@@ -324,7 +316,7 @@ class Terminal:
         self.output_bytes += len(data)
         text = self._decoder.decode(data)
         if text:
-            self.transcript.add(OUTPUT, visible(text))
+            self.transcript.add(OUTPUT, printable(text))
         if self.output_bytes > self.output_cap:
             self.overflowed = True
             self.transcript.add(EVENT, f"вывод больше {self.output_cap} байт: процесс остановлен")
@@ -493,34 +485,3 @@ class Terminal:
         rows += [(i == cursor_y, line) for i, line in enumerate(visible[:end])]
         rows = rows[-last:]
         return "\n".join(("▸ " if mark else "  ") + line for mark, line in rows)
-
-
-def open_terminal(
-    ctx: Context,
-    argv: Sequence[str],
-    *,
-    which: str = "student",
-    name: str = "клиент",
-    env: Mapping[str, str] | None = None,
-    **options: Any,
-) -> Terminal:
-    """Start ``argv`` in a terminal under the scenario's containment (``ctx.spawn_terminal``).
-
-    The program runs in ``ctx.program_dir(which)`` with the sandbox's environment, uid and
-    rlimits; its process group is killed by the sandbox at cleanup, its transcript goes
-    into the report.  ``options`` go to :meth:`Terminal.spawn`.
-    """
-    full_env = ctx.program_env(which)
-    full_env.update(env or {})
-    options.setdefault("output_cap", min(OUTPUT_CAP, ctx.sandbox.limits.output_bytes))
-    term = Terminal.spawn(
-        argv,
-        cwd=str(ctx.program_dir(which)),
-        env=full_env,
-        name=name,
-        preexec_fn=ctx.preexec_fn(which),
-        transcript=ctx.transcript(name),
-        **options,
-    )
-    ctx.sandbox.track_group(term.pid)
-    return term

@@ -18,6 +18,31 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+
+def printable(text: str) -> str:
+    """``text`` with control characters shown as symbols (ESC as ␛, NUL as ␀, DEL as ␡).
+
+    Newlines and tabs stay.  Everything a submission printed passes through this before it
+    reaches a report, so no escape sequence reaches a terminal and no XML/HTML is broken.
+    Lone surrogates (undecodable bytes) become U+FFFD.
+    """
+    text = text.replace("\r\n", "\n")
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if ch in "\n\t":
+            out.append(ch)
+        elif code < 0x20:
+            out.append(chr(0x2400 + code))
+        elif code == 0x7F:
+            out.append("\u2421")
+        elif 0x80 <= code < 0xA0 or 0xD800 <= code < 0xE000 or code in (0xFFFE, 0xFFFF):
+            out.append("\ufffd")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
 PASSED = "passed"
 FAILED = "failed"
 SKIPPED = "skipped"

@@ -1,14 +1,9 @@
 """Every scenario module; importing this package registers them all.
 
-``server`` is the server scenarios; ``client`` and ``end_to_end`` (terminal scenarios) are
-imported when present.
+``server`` (the student's server, raw-socket probes), ``client`` (the student's client in a
+terminal, the harness as its server) and ``end_to_end`` (both of the student's programs).
 """
 
-import importlib
+from harness.scenarios import client, end_to_end, server
 
-for _name in ("server", "client", "end_to_end"):
-    try:
-        importlib.import_module(f"{__name__}.{_name}")
-    except ModuleNotFoundError as _exc:
-        if _exc.name != f"{__name__}.{_name}":
-            raise
+__all__ = ["client", "end_to_end", "server"]

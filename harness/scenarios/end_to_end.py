@@ -1,32 +1,26 @@
 """End to end: the student's server and two of the student's clients, nothing else.
 
 Only what a person would check by hand: both can join, a message to all reaches the other
-screen, a private message reaches its addressee's screen.  The exact display format, the
-mode prompt and the timestamps are graded by the client scenarios, so a client with one of
-those bugs does not lose these points too.
+screen, a private message reaches its addressee's screen and nobody else's.  The exact
+display format, the mode prompt and the timestamps are graded by the client scenarios, so a
+client with one of those bugs does not lose these points too.
 """
 
 from __future__ import annotations
 
-from harness.scenario import Context
-from harness.scenarios.client import (
-    NAME_PROMPT,
-    NAME_WORD,
-    SCENARIO_TIMEOUT,
-    SETTLE,
-    at_prompt,
-    check_clean,
-    start_client,
-    terminal_scenario,
-    wait_screen,
-    wiretap,
-)
+from harness.context import Context
+from harness.process import ServerProcess
+from harness.scenario import scenario
+from harness.screen import NAME_PROMPT, NAME_WORD, SETTLE, at_prompt, check_clean, wait_screen
 from harness.terminal import Terminal
+from harness.verdict import Fail
+
+SCENARIO_TIMEOUT = 25.0
 
 
-def join(ctx: Context, server: object, name: str) -> Terminal:
+def join(ctx: Context, server: ServerProcess, name: str) -> Terminal:
     """A student client in a terminal, registered as ``name`` (its screen says so)."""
-    term = start_client(ctx, wiretap(ctx, server, name), name)
+    term = ctx.client(server, name)
     ctx.step(f"клиент {name} спрашивает имя, отвечаем «{name}»")
     wait_screen(
         term,
@@ -46,22 +40,26 @@ def join(ctx: Context, server: object, name: str) -> Terminal:
     return term
 
 
-@terminal_scenario("end_to_end", depends=("server_register",), timeout=SCENARIO_TIMEOUT)
+@scenario("end_to_end", depends=("server_register",), timeout=SCENARIO_TIMEOUT)
 def end_to_end(ctx: Context) -> None:
-    """Сервер и клиент студента работают вместе: два клиента обмениваются
-    общим и личным сообщениями."""
-    server = ctx.server("student")
+    """Сервер и клиент студента работают вместе: три клиента обмениваются общим и личным
+    сообщениями, личное видит только адресат."""
+    ctx.step("запуск сервера")
+    server = ctx.server()
     alice = join(ctx, server, "alice")
     bob = join(ctx, server, "bob")  # bob's welcome is on his screen: the server knows him
+    carol = join(ctx, server, "carol")
 
-    ctx.step("alice пишет всем: сообщение видно на экране bob")
+    ctx.step("alice пишет всем: сообщение видно на экранах bob и carol")
     alice.send_line("hello from alice 2024")
-    wait_screen(
-        bob,
-        lambda t: t.find_line("alice", "hello from alice 2024") is not None,
-        "на экране bob строка с «alice» и «hello from alice 2024»",
-        "Сервер пересылает message всем, кроме отправителя; клиент показывает отправителя и текст.",
-    )
+    for term, who in ((bob, "bob"), (carol, "carol")):
+        wait_screen(
+            term,
+            lambda t: t.find_line("alice", "hello from alice 2024") is not None,
+            f"на экране {who} строка с «alice» и «hello from alice 2024»",
+            "Сервер пересылает message всем, кроме отправителя; клиент показывает "
+            "отправителя и текст.",
+        )
 
     ctx.step("bob пишет alice лично (/private alice ...): сообщение видно на экране alice")
     bob.send_line("/private alice secret for alice 7")
@@ -72,4 +70,20 @@ def end_to_end(ctx: Context) -> None:
         'Клиент отправляет /private как {"type": "private"}, сервер доставляет '
         "его адресату, клиент адресата показывает.",
     )
-    check_clean(ctx, alice, bob)
+    ctx.step("личное сообщение не видно carol (после него bob пишет всем — маркер)")
+    bob.send_line("marker from bob 8")
+    wait_screen(
+        carol,
+        lambda t: t.find_line("bob", "marker from bob 8") is not None,
+        "на экране carol общее сообщение bob «marker from bob 8»",
+        "Сервер пересылает message всем, кроме отправителя.",
+    )
+    leaked = carol.find_line("secret for alice 7")
+    if leaked is not None:
+        raise Fail(
+            "личное сообщение bob → alice не появляется у carol",
+            got=leaked,
+            hint="Личное сообщение сервер доставляет только адресату.",
+            screen=carol.screen_text(),
+        )
+    check_clean(alice, bob, carol)

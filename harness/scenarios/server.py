@@ -1,33 +1,42 @@
 """Server scenarios: the student's server, checked with raw-socket probes.
 
-Each scenario starts its own server (``--port 0``) and registers probes under fixed names.
-Absence ("B did NOT get it") is always proven with a marker the same sender causes after
-the message under test (PROTOCOL.md §7), never with a sleep.
+Each scenario starts its own server in its own private network and registers probes under
+fixed names.  Absence ("B did NOT get it") is always proven with a marker the same sender
+causes after the message under test (handout §5.10, :mod:`harness.probe`), never with a
+sleep.  Limits, codes and reasons come from ``lab/protocol.json``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
-import json
+import socket
 import time
 from typing import Any
 
-from harness.probe import Probe
+from harness.context import Context
+from harness.probe import (
+    Marker,
+    Probe,
+    broadcast_marker,
+    private_marker,
+    unique,
+)
 from harness.process import ServerProcess
-from harness.scenario import Context, scenario
+from harness.protocol import protocol, server_message_problem
+from harness.sandbox import TIME_ZONE, TIME_ZONE_HOURS
+from harness.scenario import scenario
 from harness.verdict import Fail
 
 STARTS = ("server_starts",)
 REGISTERED = ("server_register",)
+LIMITS = protocol()["limits"]
+MAX_NAME = int(LIMITS["username_max_chars"])
+MAX_TEXT = int(LIMITS["max_text_chars"])
 SLOW_SENDQ = 512 * 1024
-LEAVE_REASONS_ON_CLOSE = ("quit", "disconnect")  # a closed socket is either, by the server's view
-_counter = itertools.count(1)
-
-
-def unique(text: str) -> str:
-    """``text`` made unique, so a marker or a message cannot be confused with another."""
-    return f"{text} #{next(_counter)}"
+# A closed socket is either, by the server's view (handout §5.6).
+LEAVE_REASONS_ON_CLOSE = tuple(
+    r for r in protocol()["leave_reasons"] if r in ("quit", "disconnect")
+)
 
 
 def chat(ctx: Context, *names: str, **options: Any) -> tuple[ServerProcess, list[Probe]]:
@@ -41,32 +50,17 @@ def chat(ctx: Context, *names: str, **options: Any) -> tuple[ServerProcess, list
     return server, probes
 
 
-def private_marker(sender: Probe, receiver: Probe) -> dict[str, Any]:
-    """Send a private marker sender → receiver; the fields to wait for at the receiver."""
-    text = unique("маркер")
-    assert receiver.username is not None
-    sender.send({"type": "private", "target_username": receiver.username, "message": text})
-    return {"type": "private", "from_username": sender.username, "message": text}
-
-
-def reply_marker(
+def nothing_via(
     observer: Probe, replier: Probe, forbid: Any, what: str, hint: str = ""
 ) -> list[dict[str, Any]]:
     """Prove ``observer`` got nothing ``forbid`` selects: ``replier`` broadcasts a marker.
 
     Whatever ``replier``'s earlier messages caused for ``observer`` arrives before the marker
-    (PROTOCOL.md §7, same sender).  So does whatever ``observer``'s own messages caused, once
+    (§5.10, same sender).  So does whatever ``observer``'s own messages caused, once
     ``replier`` has seen their effect: it was queued before the marker existed (causality).
     Needs only the general chat, so a scenario using it grades nothing else.
     """
-    text = unique("маркер")
-    replier.send({"type": "message", "message": text})
-    return observer.expect_nothing_before_marker(
-        {"type": "message", "from_username": replier.username, "message": text},
-        forbid,
-        what=what,
-        hint=hint,
-    )
+    return observer.expect_none_before(broadcast_marker(replier), forbid, what=what, hint=hint)
 
 
 def expect_error(probe: Probe, code: str, hint: str, timeout: float = 2.0) -> dict[str, Any]:
@@ -97,27 +91,71 @@ def names_user(message: dict[str, Any], name: str) -> bool:
     return name.casefold() in str(message.get("message", "")).casefold()
 
 
-# -- part 1 ---------------------------------------------------------------------------------
-@scenario("server_starts", timeout=8)
-def server_starts(ctx: Context) -> None:
-    """Сервер запускается с --port 0, печатает строку готовности с настоящим портом и принимает
-    подключения.
-    """
-    ctx.step(
-        "запуск сервера с --port 0",
-        hint="Разберите параметры --host и --port (и остальные из задания) и напечатайте "
-        "«Сервер запущен на 127.0.0.1:ПОРТ» с портом из sock.getsockname().",
+def starts_fail(problems: list[str], hint: str) -> Fail:
+    return Fail(
+        "сервер слушает адрес и порт из --host и --port и сообщает настоящий порт строкой "
+        "готовности «Сервер запущен на 127.0.0.1:ПОРТ»",
+        got="\n".join(problems),
+        hint=hint,
     )
-    server = ctx.server()
-    if server.port == 0:
-        raise Fail(
-            "в строке готовности настоящий порт, выбранный ОС",
-            got="порт 0",
-            hint="После bind(('127.0.0.1', 0)) возьмите порт из sock.getsockname()[1].",
-        )
+
+
+# -- part 1 ---------------------------------------------------------------------------------
+@scenario("server_starts", timeout=12)
+def server_starts(ctx: Context) -> None:
+    """Сервер слушает адрес и порт из --host/--port, печатает строку готовности с настоящим
+    портом (и для --port 0), а занятый порт — одна строка об ошибке и код 1.
+    """
+    hint = (
+        "Разберите параметры --host и --port (и остальные из задания), слушайте ровно их и "
+        "напечатайте «Сервер запущен на 127.0.0.1:ПОРТ» с портом из sock.getsockname()[1]."
+    )
+    ctx.step("запуск сервера с --port 0: строка готовности с портом, который выбрала ОС", hint)
+    server = ctx.server(port=0)
+    if server.ready.problems:
+        raise starts_fail(server.ready.problems, hint)
     ctx.step("подключение к порту из строки готовности")
-    probe = ctx.probe(server)
-    probe.close()
+    ctx.probe(server).close()
+    server.close()
+
+    asked = ctx.asked_port()
+    ctx.step(f"запуск сервера с --port {asked}: он слушает именно этот порт", hint)
+    server = ctx.server(port=asked)
+    problems = list(server.ready.problems)
+    if server.host != "127.0.0.1" or any(
+        h != "127.0.0.1" for h, _ in ctx.sandbox.listening(server.pid)
+    ):
+        problems.append(
+            "сервер слушает не только 127.0.0.1 (например, 0.0.0.0 — все адреса машины), "
+            "а ему дали --host 127.0.0.1"
+        )
+    if problems:
+        raise starts_fail(problems, hint)
+    ctx.probe(server).close()
+    server.close()
+
+    busy_hint = (
+        "Если bind() бросил OSError (порт занят), напечатайте одну понятную строку "
+        "(например, «Порт 8083 занят») и выйдите с кодом 1 — без traceback."
+    )
+    ctx.step(f"порт {asked} уже занят: одна строка об ошибке, код 1, без Traceback", busy_hint)
+    with ctx.sandbox.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        taken.bind(("127.0.0.1", asked))
+        taken.listen(1)
+        code, output = ctx.run_to_exit("server.py", ["--host", "127.0.0.1", "--port", str(asked)])
+    if code is None:
+        raise Fail(
+            "сервер на занятом порту завершается с кодом 1",
+            got="сервер всё ещё работает через 5 с",
+            hint=busy_hint,
+        )
+    if code != 1 or "Traceback" in output:
+        raise Fail(
+            "одна строка об ошибке и код выхода 1",
+            got=f"код {code}\n{output[-1500:]}",
+            hint=busy_hint,
+        )
 
 
 def welcomed_after(probe: Probe, name: str, errors: tuple[str, ...], hint: str) -> None:
@@ -125,17 +163,20 @@ def welcomed_after(probe: Probe, name: str, errors: tuple[str, ...], hint: str) 
 
     Registration is all that part 1 has, so framing is proven by the replies to registration
     lines: a line cut or glued wrongly becomes a wrong name, an extra error or no welcome.
+    The lines were sent already; the welcome is the marker.
     """
+    welcome = Marker({"type": "system", "event": "welcome", "username": name}, lambda: None)
     try:
-        before = probe.expect_nothing_before_marker(
-            {"type": "system", "event": "welcome", "username": name}, forbid=lambda m: False
-        )
+        before = probe.take_until(welcome)
     except Fail as fail:
         fail.expected = f"приветствие (welcome) с именем {name}"
         fail.hint = hint
         raise
     probe.username = name
-    got = [str(m.get("code")) if m.get("type") == "error" else json.dumps(m) for m in before]
+    got = [
+        str(i.message.get("code")) if i.message and i.message.get("type") == "error" else i.show()
+        for i in before
+    ]
     if tuple(got) != errors:
         raise Fail(
             "до приветствия " + (", ".join(f"ошибка {c}" for c in errors) or "ничего не приходит"),
@@ -147,7 +188,8 @@ def welcomed_after(probe: Probe, name: str, errors: tuple[str, ...], hint: str) 
 @scenario("server_framing", depends=REGISTERED)
 def server_framing(ctx: Context) -> None:
     """Сервер собирает строку из кусков (по байту, с разрезанными UTF-8 символами), разбирает
-    несколько строк из одного куска, принимает \\r\\n и \\uXXXX и пропускает пустые строки.
+    несколько строк из одного куска, принимает \\r\\n и \\uXXXX, пропускает пустые строки и сам
+    завершает каждое сообщение символом \\n.
     """
     ctx.step("запуск сервера")
     server = ctx.server()
@@ -156,10 +198,12 @@ def server_framing(ctx: Context) -> None:
         "и декодируйте UTF-8 только целую строку."
     )
     ctx.step("клиент занимает имя Taken")
-    ctx.probe(server, "Taken")
+    taken = ctx.probe(server, "Taken")
+    probes = [taken]
 
     ctx.step("регистрация, присланная по одному байту: приветствие с именем Dan", hint=recv_hint)
     dan = ctx.probe(ctx.proxy(server, chunk=1, delay=0.002))
+    probes.append(dan)
     dan.send({"username": "Dan"})
     welcomed_after(dan, "Dan", (), recv_hint)
 
@@ -169,6 +213,7 @@ def server_framing(ctx: Context) -> None:
         hint=recv_hint,
     )
     kira = ctx.probe(ctx.proxy(server, split_utf8=True, delay=0.01))
+    probes.append(kira)
     kira.send({"username": name})
     welcomed_after(kira, name, (), recv_hint)
 
@@ -178,6 +223,7 @@ def server_framing(ctx: Context) -> None:
         hint=recv_hint + " Разберите все полные строки из буфера, по порядку.",
     )
     free = ctx.probe(server)
+    probes.append(free)
     free.send_raw(b'{"username": "Taken"}\n{"username": "Free"}\n')
     welcomed_after(free, "Free", ("username_taken",), recv_hint)
 
@@ -186,12 +232,14 @@ def server_framing(ctx: Context) -> None:
         hint=recv_hint + " Хвост без b'\\n' оставьте в буфере до следующего recv().",
     )
     glue = ctx.probe(ctx.proxy(server, chunk=15, delay=0.01))
+    probes.append(glue)
     glue.send_raw(b'{"username": "Taken"}\n{"username": "Glue"}\n')  # pieces of 15 bytes
     welcomed_after(glue, "Glue", ("username_taken",), recv_hint)
 
-    blank_hint = "Отбрасывайте \\r в конце строки и пропускайте пустые строки (PROTOCOL.md §1)."
+    blank_hint = "Отбрасывайте \\r в конце строки и пропускайте пустые строки (§5.1)."
     ctx.step("строки с \\r\\n и пустые строки: ошибок нет, кроме username_taken", hint=blank_hint)
     crlf = ctx.probe(server)
+    probes.append(crlf)
     crlf.send_raw(b'\r\n\n{"username": "Taken"}\r\n\n\r\n{"username": "Crlf"}\r\n')
     welcomed_after(crlf, "Crlf", ("username_taken",), blank_hint)
 
@@ -200,11 +248,25 @@ def server_framing(ctx: Context) -> None:
         hint="Разбирайте строку json.loads(): он сам превращает \\uXXXX в символы.",
     )
     anya = ctx.probe(server)
+    probes.append(anya)
     anya.send_raw(b'{"username": "\\u0410\\u043d\\u044f_\\ud835\\udd04"}\n')
     welcomed_after(anya, "Аня_𝔄", (), "Разбирайте строку json.loads() и не меняйте имя.")
 
+    ctx.step(
+        "каждое сообщение сервера — одна строка: JSON-объект и \\n после него",
+        hint="Отправляйте (json.dumps(сообщение, ensure_ascii=False) + '\\n').encode('utf-8') "
+        "одним sendall(): без \\n клиент не узнает, где кончается сообщение (§5.1).",
+    )
+    for probe in probes:
+        bad = probe.unframed()
+        if bad:
+            raise Fail(
+                "каждое сообщение сервера заканчивается \\n, одно сообщение — одна строка",
+                got=f"{bad[0].show()}   ({bad[0].unframed})",
+                hint=ctx.current_hint,
+            )
 
-# -- part 2 ---------------------------------------------------------------------------------
+
 @scenario("server_register", depends=STARTS)
 def server_register(ctx: Context) -> None:
     """После регистрации {"username": ...} клиент получает приветствие со своим именем и числом
@@ -252,7 +314,7 @@ def server_duplicate_names(ctx: Context) -> None:
         ("ALICE", "username_taken"),
         ("bad name", "username_invalid"),
         ("", "username_invalid"),
-        ("x" * 33, "username_invalid"),
+        ("x" * (MAX_NAME + 1), "username_invalid"),
     ):
         ctx.step(f"регистрация с именем {attempt!r}: ошибка {code}")
         other.send({"username": attempt})
@@ -264,14 +326,14 @@ def server_duplicate_names(ctx: Context) -> None:
             "«_», «-», «.». Ошибка не закрывает соединение.",
         )
     ctx.step("после ошибок можно зарегистрироваться под свободным именем")
-    other.register("Alice2")
+    other.register("Alice2")  # Alice's join for Alice2 is the marker below
     ctx.step(
         "Alice узнаёт только о входе Alice2, а не о неудачных попытках",
         hint="Уведомление join рассылается только после успешной регистрации.",
     )
-    alice.expect_nothing_before_marker(
-        {"type": "system", "event": "join", "username": "Alice2"},
-        forbid=lambda m: m.get("event") == "join" and m.get("username") not in ("Alice", "Alice2"),
+    alice.expect_none_before(
+        Marker({"type": "system", "event": "join", "username": "Alice2"}, lambda: None),
+        lambda m: m.get("event") == "join" and m.get("username") not in ("Alice", "Alice2"),
         what="Alice не получает join для отклонённых имён",
     )
 
@@ -305,7 +367,7 @@ def server_join_leave(ctx: Context) -> None:
         "Carol не получает join о самой себе",
         hint="Новый пользователь получает welcome; join — только остальные.",
     )
-    reply_marker(
+    nothing_via(
         carol, alice, {"type": "system", "event": "join", "username": "Carol"},
         "Carol не получает join о себе",
     )  # fmt: skip
@@ -359,7 +421,7 @@ def server_broadcast(ctx: Context) -> None:
         "Alice не получает своё сообщение обратно",
         hint="Отправитель не должен получать эхо своего сообщения: пропустите его при рассылке.",
     )
-    reply_marker(
+    nothing_via(
         alice, bob, {"type": "message", "from_username": "Alice"},
         "отправитель не получает своё сообщение",
     )  # fmt: skip
@@ -375,8 +437,8 @@ def server_timestamps(ctx: Context) -> None:
     """Каждое сообщение сервера содержит timestamp — местное время в формате ISO 8601 до секунды
     ("2024-01-15T14:30:00").
     """
-    # The server runs three hours east of UTC, so a UTC clock cannot pass for local time.
-    server, (alice, bob) = chat(ctx, "Alice", "Bob", env={"TZ": "MSK-3"})
+    # Every student program runs east of UTC (TIME_ZONE), so a UTC clock cannot pass for it.
+    server, (alice, bob) = chat(ctx, "Alice", "Bob")
     ctx.step("обмен сообщениями разных типов")
     ctx.probe(server, "Carol").close()
     alice.expect("system", event="join", username="Carol")
@@ -391,21 +453,21 @@ def server_timestamps(ctx: Context) -> None:
     last = unique("последнее")
     alice.send({"type": "message", "message": last})
     bob.expect("message", from_username="Alice", message=last)
-    reply_marker(alice, bob, lambda m: False, "все ответы Alice пришли")
+    alice.take_until(broadcast_marker(bob))  # every answer to Alice has arrived
     ctx.step(
         "у каждого полученного сообщения есть верный timestamp",
         hint='Добавляйте в КАЖДОЕ сообщение сервера "timestamp": '
         "datetime.now().isoformat(timespec='seconds').",
     )
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(hours=3)
+    utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = utc + dt.timedelta(hours=TIME_ZONE_HOURS)
     for probe in (alice, bob):
         for item in probe.received:
             if item.message is None:
                 continue
-            if item.strict_problem and "timestamp" in item.strict_problem:
-                raise Fail(
-                    "timestamp вида 2024-01-15T14:30:00", got=item.show(), hint=item.strict_problem
-                )
+            problem = server_message_problem(item.message)
+            if problem and "timestamp" in problem:
+                raise Fail("timestamp вида 2024-01-15T14:30:00", got=item.show(), hint=problem)
             stamp = str(item.message.get("timestamp"))
             try:
                 when = dt.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S")
@@ -416,7 +478,7 @@ def server_timestamps(ctx: Context) -> None:
                     f"местное время, около {now.isoformat(timespec='seconds')}",
                     got=item.show(),
                     hint="Используйте местное время сервера: datetime.now(), не utcnow() "
-                    "(сервер запущен с TZ=MSK-3, UTC+3).",
+                    f"(сервер запущен с TZ={TIME_ZONE}, UTC+{TIME_ZONE_HOURS}).",
                 )
 
 
@@ -488,24 +550,24 @@ def server_private(ctx: Context) -> None:
     bob.expect("private", from_username="Alice", message=secret)
     leak_hint = "Личное сообщение отправляется только адресату, не всем."
     ctx.step("Carol личное сообщение Alice→Bob не получает", hint=leak_hint)
-    carol.expect_nothing_before_marker(
+    carol.expect_none_before(
         private_marker(alice, carol),
-        forbid=lambda m: m.get("message") == secret,
+        lambda m: m.get("message") == secret,
         what="Carol не получает чужое личное сообщение",
         hint=leak_hint,
     )
     ctx.step("ответ Bob → Alice доходит до Alice, а копии её сообщения у неё нет", hint=leak_hint)
     answer = unique("ответ")
     bob.send({"type": "private", "target_username": "Alice", "message": answer})
-    alice.expect_nothing_before_marker(
-        {"type": "private", "from_username": "Bob", "message": answer},
-        forbid=lambda m: m.get("message") == secret,
+    alice.expect_none_before(
+        Marker({"type": "private", "from_username": "Bob", "message": answer}, lambda: None),
+        lambda m: m.get("message") == secret,
         what="отправитель не получает копию личного сообщения",
         hint=leak_hint,
     )
-    carol.expect_nothing_before_marker(
+    carol.expect_none_before(
         private_marker(bob, carol),
-        forbid=lambda m: m.get("message") == answer,
+        lambda m: m.get("message") == answer,
         what="Carol не получает чужое личное сообщение",
         hint=leak_hint,
     )
@@ -578,7 +640,7 @@ def server_session_accept(ctx: Context) -> None:
         "Carol не получает уведомлений о чужой сессии",
         hint="Запрос и ответ о сессии отправляются только её участникам.",
     )
-    reply_marker(
+    nothing_via(
         carol, alice, lambda m: str(m.get("type", "")).startswith("session"),
         "Carol не получает сообщений о чужой сессии",
     )  # fmt: skip
@@ -595,9 +657,7 @@ def server_session_accept(ctx: Context) -> None:
     )
     carol.send({"type": "session_request", "target_username": "Bob"})
     expect_error(carol, "busy", "Пока Bob в сессии, запрос к нему получает ошибку busy.")
-    reply_marker(
-        bob, carol, {"type": "session_request"}, "Bob не получает запрос, пока он в сессии"
-    )
+    nothing_via(bob, carol, {"type": "session_request"}, "Bob не получает запрос, пока он в сессии")
     for target, code in (("Carol", "self_target"), ("Nobody", "unknown_user")):
         ctx.step(
             f"Carol просит сессию у {target}: ошибка {code}",
@@ -631,7 +691,7 @@ def server_session_reject(ctx: Context) -> None:
         probe.expect("session_rejected", from_username="Alice", to_username="Bob")
     ctx.step("отказ не начинает сессию", hint=hint)
     for observer, replier in ((alice, bob), (bob, alice)):
-        reply_marker(
+        nothing_via(
             observer, replier, {"type": "session_accepted"}, "после отказа нет session_accepted",
             hint,
         )  # fmt: skip
@@ -694,8 +754,8 @@ def server_bad_input(ctx: Context) -> None:
         ("неизвестный type", b'{"type": "dance"}\n', "unknown_type"),
         ("пустой текст", b'{"type": "message", "message": "   "}\n', "empty_message"),
         (
-            "текст длиннее 4096 символов",
-            ('{"type": "message", "message": "%s"}\n' % ("я" * 4097)).encode(),
+            f"текст длиннее {MAX_TEXT} символов",
+            ('{"type": "message", "message": "%s"}\n' % ("я" * (MAX_TEXT + 1))).encode(),
             "message_too_long",
         ),
         ("повторная регистрация", b'{"username": "Alice3"}\n', "already_registered"),
