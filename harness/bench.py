@@ -1,6 +1,7 @@
 """``python -m harness bench``: the reference server against the naive design, with numbers.
 
-Three measurements, all with the load generator of :mod:`harness.load`:
+Three measurements, all with the load generator of :mod:`harness.load`
+(:func:`harness.load.run.run_load`, or its fleet directly for the client ramp):
 
 - **fan-out**: every design (``reference/server.py``, ``bench/naive_server.py`` and any
   other ``bench/*_server.py``) at 100 and at 1000 receivers, one sender flat out plus the
@@ -11,8 +12,11 @@ Three measurements, all with the load generator of :mod:`harness.load`:
 - **slow reader**: 1000 receivers × 100 messages/s, p99 latency of the probes without and
   with one user that never reads; that user must be dropped with leave reason ``overflow``.
 
-Results: a table on the terminal, ``bench/results/latest.json``, ``latest.md`` (a table for
-the docs) and ``latest.svg`` (bar chart of fan-out, latency over time of the slow-reader runs).
+Results: a table on the terminal and three files, ``latest.json``, ``latest.md`` (a table
+for the docs) and ``latest.svg`` (bar chart of fan-out, latency over time of the slow-reader
+runs), in ``build/bench/`` by default, so that a trial run never touches the committed
+results; ``--save`` writes them to ``bench/results/`` (what the docs include), ``--out DIR``
+anywhere else.
 """
 
 from __future__ import annotations
@@ -29,11 +33,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from harness import load
 from harness.kit import KIT_ROOT
+from harness.load.charts import (
+    PANEL_HEIGHT,
+    Series,
+    svg_bars,
+    svg_document,
+    svg_panel,
+    timeline_series,
+)
+from harness.load.cli import progress_display
+from harness.load.fleet import Fleet
+from harness.load.procs import LoadError, raise_fd_limit, serve
+from harness.load.run import DEFAULT_SERVER, LoadConfig, run_load, split
+from harness.load.sampling import proc_status
 
 BENCH_DIR = KIT_ROOT / "bench"
-RESULTS_DIR = BENCH_DIR / "results"
+RESULTS_DIR = BENCH_DIR / "results"  # committed: written only with --save or --out
+BUILD_DIR = KIT_ROOT / "build" / "bench"  # the default: not tracked by git
 FANOUT_RECEIVERS = (100, 1000)
 SLOW_READER_PAD = 100  # characters added to each text: a chat line of a realistic size
 SLOW_READER_FLOOD = 500.0  # private 4000-character messages/s to the stuck user
@@ -42,7 +59,7 @@ TARGETS = {"fanout_ratio": 3.0, "clients": 10_000, "slow_reader_p99_delta_ms": 1
 
 def designs() -> dict[str, Path]:
     """reference first, then naive, then every other ``bench/*_server.py``."""
-    found = {"reference": load.DEFAULT_SERVER}
+    found = {"reference": DEFAULT_SERVER}
     for path in sorted(BENCH_DIR.glob("*_server.py"), key=lambda p: (p.stem != "naive_server", p)):
         found[path.stem.removesuffix("_server")] = path
     return found
@@ -52,10 +69,10 @@ def _say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def _run(cfg: load.LoadConfig, label: str, quiet: bool) -> dict[str, Any]:
+def _run(cfg: LoadConfig, label: str, quiet: bool) -> dict[str, Any]:
     total = cfg.duration or 0.0
-    with load.progress_display(label, total, enabled=not quiet) as update:
-        return load.run_load(cfg, update)
+    with progress_display(label, total, enabled=not quiet) as update:
+        return run_load(cfg, update)
 
 
 def bench_fanout(
@@ -67,11 +84,11 @@ def bench_fanout(
     for n in receivers:
         for rep in range(repeat):
             for name, path in paths.items():
-                cfg = load.LoadConfig(server=path, users=n, senders=1, duration=duration)
+                cfg = LoadConfig(server=path, users=n, senders=1, duration=duration)
                 label = f"{name} × {n}, прогон {rep + 1}/{repeat}"
                 try:
                     result = _run(cfg, label, quiet)
-                except load.LoadError as exc:
+                except LoadError as exc:
                     _say(f"{label}: ошибка: {exc}")
                     result = {"error": str(exc)}
                 result.pop("timeline", None)
@@ -123,7 +140,7 @@ def bench_fanout(
 
 def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[str, Any]:
     """Register clients in steps until ``target`` or a failure; RSS after each step."""
-    load.raise_fd_limit()
+    raise_fd_limit()
     steps: list[dict[str, Any]] = []
     reached = 0
     failure = None
@@ -131,14 +148,14 @@ def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[st
     t_registered = 0.0
     # Nothing is timed here, so the users read rarely: joins pile up, one recv() takes many.
     spec: dict[str, Any] = {"rate": None, "quota": None, "window": 16, "read_period": 0.05}
-    with load.ServerProcess(path) as server:
+    with serve(path) as server:
         spec["port"] = server.port
-        base = server.status()
-        with load.Fleet(2, spec, server) as fleet:
+        base = proc_status(server.pid)
+        with Fleet(2, spec, server) as fleet:
             while reached < target:
                 count = min(step, target - reached)
                 names = [f"c{i}" for i in range(reached, reached + count)]
-                halves = load.split(names, 2)
+                halves = split(names, 2)
                 left = timeout - (time.monotonic() - t0)
                 try:
                     for i, part in enumerate(halves):
@@ -153,9 +170,9 @@ def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[st
                     t_registered = time.monotonic() - t0
                     fleet.send(("settle", reached))
                     fleet.gather("settled", max(1.0, timeout - (time.monotonic() - t0)))
-                except load.LoadError as exc:
+                except LoadError as exc:
                     failure = str(exc)
-                status = server.status()
+                status = proc_status(server.pid)
                 steps.append(
                     {
                         "clients": reached,
@@ -175,7 +192,7 @@ def bench_clients(path: Path, target: int, step: int, timeout: float) -> dict[st
                 )
                 if failure:
                     break
-            with contextlib.suppress(load.LoadError, OSError):  # the context manager ends them
+            with contextlib.suppress(LoadError, OSError):  # the context manager ends them
                 fleet.send(("finish", {}))
                 fleet.gather("final", 60)
     last = steps[-1] if steps else {}
@@ -205,7 +222,7 @@ def bench_slow_reader(
     runs: dict[str, list[dict[str, Any]]] = {"without": [], "with_stuck": []}
     for rep in range(repeat):
         for stuck in (0, 1):
-            cfg = load.LoadConfig(
+            cfg = LoadConfig(
                 server=path, users=receivers, senders=1, rate=rate, duration=duration, stuck=stuck
             )
             cfg.pad = SLOW_READER_PAD
@@ -333,13 +350,13 @@ def plot(results: dict[str, Any], path: Path) -> None:
     panels = []
     fan = results.get("fanout")
     if fan:
-        series: load.Series = {}
+        series: Series = {}
         for name, cells in fan["summary"].items():
             series[name] = [
                 (float(n), float(cells[str(n)]["deliveries_per_s"] or 0)) for n in fan["receivers"]
             ]
         panels.append(
-            load.svg_bars("Доставок в секунду (медиана)", series, "получателей", "доставок/с", 0)
+            svg_bars("Доставок в секунду (медиана)", series, "получателей", "доставок/с", 0)
         )
     slow = results.get("slow_reader")
     if slow:
@@ -347,13 +364,11 @@ def plot(results: dict[str, Any], path: Path) -> None:
             "все читают": slow["runs"]["without"][0],
             "один не читает": slow["runs"]["with_stuck"][0],
         }
-        latency = {name: load.timeline_series(r, "p99_ms") for name, r in runs.items()}
-        top = 260 * len(panels)
-        panels.append(
-            load.svg_panel("Медленный читатель: p99 задержки", latency, "время, с", "мс", top)
-        )
+        latency = {name: timeline_series(r, "p99_ms") for name, r in runs.items()}
+        top = PANEL_HEIGHT * len(panels)
+        panels.append(svg_panel("Медленный читатель: p99 задержки", latency, "время, с", "мс", top))
     if panels:
-        path.write_text(load.svg_document(panels), encoding="utf-8")
+        path.write_text(svg_document(panels), encoding="utf-8")
 
 
 def print_summary(results: dict[str, Any]) -> None:
@@ -421,14 +436,22 @@ def save(results: dict[str, Any], out: Path) -> None:
     plot(results, out / "latest.svg")
 
 
+def output_dir(args: argparse.Namespace) -> Path:
+    """Where this run writes: ``--out``, ``bench/results/`` with ``--save``, else the build
+    folder (the committed results change only when asked to)."""
+    if args.out:
+        return Path(args.out)
+    return RESULTS_DIR if args.save else BUILD_DIR
+
+
 def command(args: argparse.Namespace) -> int:
-    load.raise_fd_limit()
+    raise_fd_limit()
     paths = designs()
     if args.designs:
         wanted = args.designs.split(",")
         paths = {name: path for name, path in paths.items() if name in wanted}
     receivers = [int(n) for n in args.receivers.split(",")]
-    out = Path(args.out)
+    out = output_dir(args)
     date = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     results: dict[str, Any] = {
         "date": date,
@@ -453,7 +476,7 @@ def command(args: argparse.Namespace) -> int:
     if not skip["slow_reader"]:
         try:
             slow = bench_slow_reader(
-                load.DEFAULT_SERVER,
+                DEFAULT_SERVER,
                 args.slow_duration,
                 args.quiet,
                 args.slow_receivers,
@@ -461,16 +484,16 @@ def command(args: argparse.Namespace) -> int:
             )
             results["slow_reader"] = {"date": date, **slow}
             save(results, out)
-        except load.LoadError as exc:
+        except LoadError as exc:
             _say(f"медленный читатель: ошибка: {exc}")
     if not skip["clients"]:
-        clients = bench_clients(
-            load.DEFAULT_SERVER, args.max_clients, args.step, args.clients_timeout
-        )
+        clients = bench_clients(DEFAULT_SERVER, args.max_clients, args.step, args.clients_timeout)
         results["clients"] = {"date": date, **clients}
     save(results, out)
     print_summary(results)
-    _say(f"Результаты: {out / 'latest.json'}, {out / 'latest.md'}, {out / 'latest.svg'}")
+    _say(f"Результаты: {out.resolve()}/ (latest.json, latest.md, latest.svg)")
+    if out.resolve() != RESULTS_DIR.resolve():
+        _say("Сохранённые результаты bench/results/ не изменены; обновить их: bench --save")
     return 0
 
 
@@ -500,6 +523,14 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--skip-fanout", action="store_true")
     parser.add_argument("--skip-clients", action="store_true")
     parser.add_argument("--skip-slow-reader", action="store_true")
-    parser.add_argument("--out", default=str(RESULTS_DIR), help="куда писать результаты")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--save",
+        action="store_true",
+        help="записать результаты в bench/results/ (их показывает документация)",
+    )
+    where.add_argument(
+        "--out", metavar="DIR", help="куда писать результаты (по умолчанию build/bench/)"
+    )
     parser.add_argument("--quiet", action="store_true", help="без индикатора прогресса")
     parser.set_defaults(func=command)

@@ -8,12 +8,13 @@ import sys
 
 import pytest
 
-from harness import load
+from harness.load.run import LoadConfig, run_load
+from harness.load.stats import percentile
 
 
 def test_every_broadcast_reaches_every_other_user_and_nothing_is_lost():
-    cfg = load.LoadConfig(users=12, senders=3, messages=300, duration=None, probes=2)
-    results = load.run_load(cfg)
+    cfg = LoadConfig(users=12, senders=3, messages=300, duration=None, probes=2)
+    results = run_load(cfg)
     assert results["messages_sent"] == 300
     assert results["expected_deliveries"] == 300 * 11
     assert results["deliveries"] == results["expected_deliveries"]
@@ -23,8 +24,8 @@ def test_every_broadcast_reaches_every_other_user_and_nothing_is_lost():
 
 
 def test_probes_measure_latency_and_the_server_is_sampled():
-    cfg = load.LoadConfig(users=5, senders=1, rate=50.0, duration=1.5, probes=3, probe_rate=20)
-    results = load.run_load(cfg)
+    cfg = LoadConfig(users=5, senders=1, rate=50.0, duration=1.5, probes=3, probe_rate=20)
+    results = run_load(cfg)
     assert results["latency_ms"]["samples"] > 0
     assert 0 <= results["latency_ms"]["p50"] <= results["latency_ms"]["p99"]
     assert results["server_threads_max"] >= 5
@@ -34,7 +35,7 @@ def test_probes_measure_latency_and_the_server_is_sampled():
 
 @pytest.mark.slow
 def test_a_user_that_never_reads_is_dropped_with_reason_overflow():
-    cfg = load.LoadConfig(
+    cfg = LoadConfig(
         users=5,
         senders=1,
         rate=50.0,
@@ -43,7 +44,7 @@ def test_a_user_that_never_reads_is_dropped_with_reason_overflow():
         stuck=1,
         stuck_flood=300.0,
     )
-    results = load.run_load(cfg)
+    results = run_load(cfg)
     assert results["stuck_dropped_overflow"], results["leaves"]
     assert results["dropped"] == [], "only the user that never reads may be dropped"
 
@@ -62,6 +63,6 @@ def test_load_command_writes_json_and_svg(tmp_path):
 
 def test_percentile_is_nearest_rank():
     values = list(range(1, 101))
-    assert load.percentile(values, 50) == 50
-    assert load.percentile(values, 99) == 99
-    assert load.percentile([], 99) is None
+    assert percentile(values, 50) == 50
+    assert percentile(values, 99) == 99
+    assert percentile([], 99) is None

@@ -7,8 +7,8 @@ import socket
 
 import pytest
 
-from harness import load
 from harness.bench import BENCH_DIR
+from harness.load.procs import serve
 
 TIMEOUT = 5.0
 
@@ -42,7 +42,7 @@ class Line:
 
 @pytest.fixture(params=["naive_server.py", "writer_thread_server.py"])
 def bench_server_port(request):
-    with load.ServerProcess(BENCH_DIR / request.param) as server:
+    with serve(BENCH_DIR / request.param) as server:
         yield server.port
 
 
