@@ -30,7 +30,7 @@ from harness.protocol import protocol, ready_line_regex
 from harness.proxy import FaultProxy, connect
 from harness.sandbox import Sandbox
 from harness.terminal import OUTPUT_CAP, Terminal
-from harness.transcript import Transcript
+from harness.transcript import Transcript, WireLog
 from harness.verdict import Fail, Skip
 
 READY_TIMEOUT = 5.0
@@ -62,6 +62,7 @@ class Context:
     unblocked: bool = False
     transcripts: list[Transcript] = field(default_factory=list)
     terminals: list[Terminal] = field(default_factory=list)
+    wire: WireLog = field(default_factory=WireLog)
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _names: dict[str, int] = field(default_factory=dict)
@@ -232,6 +233,8 @@ class Context:
             transcript=self.transcript(label),
             auto_pong=auto_pong,
             recv_buffer=recv_buffer,
+            wire=self.wire,
+            label=label,
         )
         self.add_cleanup(probe.close)
         if name:
@@ -259,7 +262,11 @@ class Context:
         if DEFAULT_PORT not in ports:
             ports.append(DEFAULT_PORT)
         server = ScriptedServer(
-            self.sandbox.socket, ports, transcript=self.transcript("сеть клиента"), online=online
+            self.sandbox.socket,
+            ports,
+            transcript=self.transcript("сеть клиента"),
+            online=online,
+            wire=self.wire,
         )
         self.add_cleanup(server.close)
         return server

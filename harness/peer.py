@@ -35,7 +35,7 @@ from typing import Any
 from harness.probe import Forbid, describe, matches, selects
 from harness.protocol import protocol
 from harness.proxy import SocketFactory, pieces
-from harness.transcript import Transcript
+from harness.transcript import Transcript, WireLog
 from harness.verdict import Fail
 from harness.wire import Item, LineReader
 
@@ -112,6 +112,8 @@ class Link:
         if item.unframed:
             note += f"   ⚠ {item.unframed}"
         self._transcript.add("клиент →", item.raw + note)
+        if self._server.wire is not None:
+            self._server.wire.add(self.username or "клиент", "сервер проверки", item.raw)
         message = item.message
         # Answer first, record second: once a scenario sees the request, the answer is out.
         if message is not None and "type" not in message and "username" in message:
@@ -133,6 +135,8 @@ class Link:
         """Send ``message`` exactly as given."""
         line = json.dumps(message, ensure_ascii=False)
         self._transcript.add("→ клиенту" + (" (кусками)" if chop else ""), line)
+        if self._server.wire is not None:
+            self._server.wire.add("сервер проверки", self.username or "клиент", line)
         data = line.encode("utf-8") + b"\n"
         parts = pieces(data, None, split_utf8=True) if chop else [data]
         with self._send_lock, contextlib.suppress(OSError):  # the client is gone: waits say so
@@ -260,8 +264,10 @@ class ScriptedServer:
         *,
         transcript: Transcript,
         online: Iterable[str] = (),
+        wire: WireLog | None = None,
     ) -> None:
         self.transcript = transcript
+        self.wire = wire
         self.clock = Clock()
         self.host = "127.0.0.1"
         self.links: list[Link] = []

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from harness.protocol import server_message_problem
-from harness.transcript import Transcript
+from harness.transcript import Transcript, WireLog
 from harness.verdict import Fail
 from harness.wire import Item, LineReader
 
@@ -131,8 +131,12 @@ class Probe:
         auto_pong: bool = True,
         recv_buffer: int | None = None,
         connect_timeout: float = 3.0,
+        wire: WireLog | None = None,
+        label: str = "зонд",
     ):
         self.transcript = transcript
+        self.wire = wire
+        self.label = label
         self.auto_pong = auto_pong
         self.username: str | None = None
         self.received: list[Item] = []
@@ -188,6 +192,8 @@ class Probe:
         if item.unframed:
             note += f"   ⚠ {item.unframed}"
         self.transcript.add("recv", item.raw + note)
+        if self.wire is not None:
+            self.wire.add("сервер", self.username or self.label, item.raw)
         if item.message is not None and item.message.get("type") == "ping" and self.auto_pong:
             self.send({"type": "pong"}, note="(авто)")
         with self._cond:
@@ -223,6 +229,8 @@ class Probe:
         if len(shown) > 300:
             shown = shown[:300] + f"… ({len(data)} байт)"
         self.transcript.add("send", shown + (f"   {note}" if note else ""))
+        if self.wire is not None:
+            self.wire.add(self.username or self.label, "сервер", shown)
         try:
             with self._send_lock:
                 self._sock.sendall(data)

@@ -156,6 +156,7 @@ def run_one(
         hint=join_hints(ctx.current_hint, fail.hint) if fail else "",
         screen=fail.screen if fail else None,
         transcripts=transcripts,
+        wire=ctx.wire.events() if status != PASSED else [],
     )
 
 

@@ -70,3 +70,30 @@ class Transcript:
         with self._lock:
             entries = list(self._head) + list(self._tail)
         return "\n".join(entries[-lines:])
+
+
+class WireLog:
+    """The messages of one scenario in order: who sent what to whom (for sequence diagrams).
+
+    Thread-safe; keeps the last ``limit`` messages.  Texts are printable and cut at
+    ``width`` characters.
+    """
+
+    def __init__(self, t0: float | None = None, limit: int = 200, width: int = 160) -> None:
+        self.t0 = time.monotonic() if t0 is None else t0
+        self._events: collections.deque[dict[str, object]] = collections.deque(maxlen=limit)
+        self._width = width
+        self._lock = threading.Lock()
+
+    def add(self, sender: str, receiver: str, text: str) -> None:
+        shown = printable(text.rstrip("\n"))
+        if len(shown) > self._width:
+            shown = shown[: self._width] + "…"
+        event = {"t": round(time.monotonic() - self.t0, 3), "from": sender, "to": receiver}
+        event["text"] = shown
+        with self._lock:
+            self._events.append(event)
+
+    def events(self) -> list[dict[str, object]]:
+        with self._lock:
+            return list(self._events)
