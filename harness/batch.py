@@ -689,9 +689,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
     entries = load_entries(args)  # a bad rubric or scenario id: an error before any grading
     max_score = sum(e.points for e in entries)
     gradebook = args.csv or args.out / "grades.csv"
-    roster = read_class(
-        args.dirs, exclude=[args.out, gradebook.parent], unpack_root=args.out / ".unpacked"
-    )
+    roster = read_class(args.dirs, exclude=[args.out], unpack_root=args.out / ".unpacked")
     if not roster.students:
         return usage_error("в " + ", ".join(map(str, args.dirs)) + " нет ни одной папки студента")
     args.out.mkdir(parents=True, exist_ok=True)
