@@ -50,6 +50,7 @@ class LoadConfig:
 
 
 def split(names: list[str], parts: int) -> list[list[str]]:
+    """``names`` dealt round-robin into ``parts`` lists (one per worker)."""
     return [names[i::parts] for i in range(parts)]
 
 
