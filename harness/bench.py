@@ -54,6 +54,9 @@ BUILD_DIR = KIT_ROOT / "build" / "bench"  # the default: not tracked by git
 FANOUT_RECEIVERS = (100, 1000)
 SLOW_READER_PAD = 100  # characters added to each text: a chat line of a realistic size
 SLOW_READER_FLOOD = 500.0  # private 4000-character messages/s to the stuck user
+DESCRIPTION = (
+    "Измерения: эталонный сервер против наивного (рассылка, число клиентов, медленный читатель)."
+)
 TARGETS = {"fanout_ratio": 3.0, "clients": 10_000, "slow_reader_p99_delta_ms": 10.0}
 
 
@@ -500,7 +503,7 @@ def command(args: argparse.Namespace) -> int:
 def register(subparsers: Any) -> None:
     """Add ``bench`` to the harness command line."""
     parser = subparsers.add_parser(
-        "bench", help="сравнить эталонный сервер с наивным", description=__doc__.split("\n")[0]
+        "bench", help="сравнить эталонный сервер с наивным", description=DESCRIPTION
     )
     parser.add_argument("--designs", help="через запятую, например reference,naive (все)")
     parser.add_argument("--receivers", default="100,1000", help="число получателей (100,1000)")
