@@ -55,6 +55,22 @@ def _loopback_up() -> None:
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh22x", b"lo", flags | IFF_UP))
 
 
+# TCP buffers of a private network: loopback normally lets the kernel buffer megabytes for a
+# client that does not read, so how soon a server's own send queue overflows would depend on
+# how fast the machine is.  With small kernel buffers it depends on the server alone.
+TCP_BUFFERS = "4096 16384 131072"
+
+
+def _small_buffers() -> None:
+    """Cap the kernel's TCP buffers in the calling thread's network (per-namespace sysctls)."""
+    for name in ("tcp_rmem", "tcp_wmem"):
+        with (
+            contextlib.suppress(OSError),  # an old kernel without per-namespace buffers
+            open(f"/proc/sys/net/ipv4/{name}", "w", encoding="ascii") as f,
+        ):
+            f.write(TCP_BUFFERS)
+
+
 class Network:
     """One private loopback-only network (see the module docstring)."""
 
@@ -70,6 +86,7 @@ class Network:
                     return
                 try:
                     _loopback_up()
+                    _small_buffers()
                     result["fd"] = os.open(THREAD_NETNS, os.O_RDONLY | os.O_CLOEXEC)
                 finally:
                     _setns(home)  # the thread ends anyway; leave it where it came from

@@ -212,6 +212,10 @@ class Probe:
         with self._cond:
             return self._state.closed
 
+    def pending(self) -> str:
+        """Bytes received that do not make a message yet (no ``\\n``, not a whole object)."""
+        return self._reader.pending()
+
     def unframed(self) -> list[Item]:
         """Messages that arrived breaking the framing rule (still so after late newlines)."""
         with self._cond:

@@ -83,6 +83,7 @@ WORDS = {
         "id": "Идентификатор",
         "details": "Подробности",
         "transcripts": "Журналы процессов",
+        "findings": "Сначала главное — проверка запуска нашла:",
     },
     "en": {
         "title": "Grading",
@@ -104,6 +105,7 @@ WORDS = {
         "id": "Id",
         "details": "Details",
         "transcripts": "Process transcripts",
+        "findings": "First things first — the start-up check found:",
     },
 }
 
@@ -146,6 +148,7 @@ def print_scorecard(report: GradeReport, lang: str = "ru", console: Console | No
     """A rich table: one row per scenario, then the details of every non-passed one."""
     console = console or make_console()
     w = WORDS[lang]
+    print_findings(report, lang, console)
     table = Table(title=f"{w['title']}: {report.submission}", show_lines=False)
     table.add_column("", width=1)
     table.add_column(w["scenario"])
@@ -190,6 +193,21 @@ def print_scorecard(report: GradeReport, lang: str = "ru", console: Console | No
                 console.print(Text(f"      … (+{len(rest) - 25})", style="dim"))
     for value in report.environment.values():
         console.print(Text(value, style="dim"))
+
+
+def print_findings(report: GradeReport, lang: str, console: Console) -> None:
+    """What the start-up check found, before anything else (the likely cause of the rest)."""
+    if not report.findings:
+        return
+    w = WORDS[lang]
+    console.print(Text(w["findings"], style="bold red"))
+    for finding in report.findings:
+        console.print(Text(f"• {finding.program}: ", style="bold").append(finding.problem))
+        for line in finding.detail.splitlines()[:15]:
+            console.print(Text(f"    {line}", style="dim"))
+        if finding.hint:
+            console.print(Text(f"    {w['hint']}: ", style="bold").append(finding.hint))
+    console.print()
 
 
 def print_list(

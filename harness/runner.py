@@ -22,6 +22,7 @@ from typing import Any
 import harness.scenarios  # noqa: F401 - registers every scenario module
 from harness import __version__
 from harness.context import Context
+from harness.diagnose import diagnose
 from harness.rubric import RubricEntry
 from harness.sandbox import Containment, Limits, Sandbox, containment
 from harness.scenario import SCENARIOS, Scenario
@@ -34,6 +35,7 @@ from harness.verdict import (
     SKIPPED,
     TIMED_OUT,
     Fail,
+    Finding,
     GradeReport,
     ScenarioResult,
     Skip,
@@ -256,12 +258,14 @@ def grade(
     limits: Limits | None = None,
     protections: Containment | None = None,
     require_contained: bool = False,
+    diagnosis: bool = True,
     on_result: Callable[[ScenarioResult], None] | None = None,
 ) -> GradeReport:
     """Grade ``submission`` on the chosen rubric entries.
 
     ``require_contained`` (official gradings) refuses to run student code that could read
-    the machine's files: raises :class:`Uncontained` saying what is missing.
+    the machine's files: raises :class:`Uncontained` saying what is missing.  The start-up
+    check (:mod:`harness.diagnose`) runs alongside the scenarios (``diagnosis=False``: not).
     """
     protections = protections or containment()
     if require_contained and not protections.contained:
@@ -269,6 +273,14 @@ def grade(
     submission = submission.resolve()
     started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     t0 = time.monotonic()
+    findings: list[Finding] = []
+    checker = threading.Thread(
+        target=lambda: findings.extend(diagnose(submission, limits, protections)),
+        name="diagnose",
+        daemon=True,
+    )
+    if diagnosis:
+        checker.start()
     all_runs: list[list[ScenarioResult]] = []
     for _ in range(max(1, repeat)):
         all_runs.append(
@@ -282,6 +294,8 @@ def grade(
             )
         )
     results = [combine(list(runs)) for runs in zip(*all_runs)]
+    if diagnosis:
+        checker.join(60)
     if repeat > 1 and on_result is not None:
         for result in results:
             on_result(result)
@@ -296,4 +310,5 @@ def grade(
         repeat=repeat,
         harness_version=__version__,
         environment=environment,
+        findings=list(findings),
     )
