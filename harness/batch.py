@@ -705,7 +705,76 @@ def cmd_batch(args: argparse.Namespace) -> int:
         except Interrupted as exc:  # before the grading loop began: nothing graded
             rows = [Row(s, NOT_GRADED, max_score) for s in roster.students]
             stopped_by = exc.signum
-    return finish(args, rows, gradebook, stopped_by, threshold, EXIT_OK)
+    with interrupts_deferred() as deferred:  # the gradebook is always written whole
+        code = finish(args, rows, gradebook, stopped_by, threshold)
+    if code == EXIT_OK and deferred:
+        return 128 + deferred[0]
+    return code
+
+
+@contextlib.contextmanager
+def interrupts_deferred() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM are remembered (in the yielded list), not acted on, while inside."""
+    seen: list[int] = []
+    old = {
+        sig: signal.signal(sig, lambda signum, _frame: seen.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield seen
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+class Outputs:
+    """Where :func:`finish` writes, and how it writes the class files (again after similarity)."""
+
+    def __init__(self, args: argparse.Namespace, gradebook: Path):
+        self.out: Path = args.out
+        self.gradebook = gradebook
+        self.moodle = gradebook.with_name(gradebook.stem + "-moodle.csv")
+        self.summary_md = args.out / "summary.md"
+        self.page = gradebook.with_suffix(".html")
+
+    def write(
+        self,
+        rows: list[Row],
+        summary: list[dict[str, Any]],
+        incomplete: bool,
+        pairs: list[Any] | None = None,
+        note: str = "",
+        similarity_page: Path | None = None,
+    ) -> None:
+        from harness import classpage
+
+        write_gradebook(self.gradebook, rows)
+        write_moodle(self.moodle, rows)
+        write_summary(
+            self.summary_md, summary, rows, incomplete=incomplete, pairs=pairs,
+            similarity_note=note,
+        )  # fmt: skip
+        classpage.write_class_page(
+            self.page, rows, summary, out=self.out, incomplete=incomplete, pairs=pairs,
+            similarity_page=similarity_page,
+        )  # fmt: skip
+
+
+def check_similarity(
+    args: argparse.Namespace, rows: list[Row], threshold: float | None
+) -> tuple[list[Any] | None, str, Path | None, int | None]:
+    """Pairs, a note, the report and the signal that cut it short (Ctrl+C stops it too)."""
+    from harness import similarity
+
+    page = args.out / "similarity.html"
+    students = [(row.name, row.student.programs) for row in rows if row.student.programs]
+    with interrupts_raise():
+        try:
+            return similarity.check_class(students, page, threshold=threshold), "", page, None
+        except similarity.SimilarityUnavailable as exc:
+            return None, str(exc), None, None
+        except Interrupted as exc:
+            return None, "Сходство не проверено: прервано.", None, exc.signum
 
 
 def finish(
@@ -714,52 +783,30 @@ def finish(
     gradebook: Path,
     stopped_by: int | None,
     threshold: float | None,
-    exit_ok: int,
 ) -> int:
-    """Write the gradebook, the Moodle CSV, the summary and the class page; say where."""
-    from harness import classpage
+    """Write the gradebook, the Moodle CSV, the summary and the class page; say where.
 
+    They are written before the similarity check (which may take a while on a big class and
+    may be interrupted) and once more with its pairs.
+    """
     incomplete = stopped_by is not None
-    pairs = None
-    similarity_note = ""
-    similarity_page: Path | None = None
-    if args.similarity and incomplete:
-        similarity_note = "Сходство не проверялось: проверка прервана."
-    elif args.similarity:
-        from harness import similarity
-
-        try:
-            similarity_page = args.out / "similarity.html"
-            pairs = similarity.check_class(
-                [(row.name, row.student.programs) for row in rows if row.student.programs],
-                similarity_page,
-                threshold=threshold,
-            )
-        except similarity.SimilarityUnavailable as exc:
-            similarity_note = str(exc)
-            similarity_page = None
-    write_gradebook(gradebook, rows)
-    moodle = gradebook.with_name(gradebook.stem + "-moodle.csv")
-    write_moodle(moodle, rows)
+    outputs = Outputs(args, gradebook)
     summary = class_summary(rows)
-    summary_md = args.out / "summary.md"
-    write_summary(
-        summary_md, summary, rows, incomplete=incomplete, pairs=pairs,
-        similarity_note=similarity_note,
-    )  # fmt: skip
-    page = gradebook.with_suffix(".html")
-    classpage.write_class_page(
-        page, rows, summary, out=args.out, incomplete=incomplete, pairs=pairs,
-        similarity_page=similarity_page,
-    )  # fmt: skip
+    pairs = None
+    note = "Сходство не проверялось: проверка прервана." if args.similarity and incomplete else ""
+    similarity_page: Path | None = None
+    outputs.write(rows, summary, incomplete, note=note)
+    if args.similarity and not incomplete:
+        pairs, note, similarity_page, stopped_by = check_similarity(args, rows, threshold)
+        outputs.write(rows, summary, incomplete, pairs, note, similarity_page)
     if not incomplete:
         _print_table(summary)
     if pairs:
         print("Похожие решения (выше порога):")
         for pair in pairs:
             print(f"  {pair.line()}")
-    elif similarity_note:
-        print(similarity_note)
+    elif note:
+        print(note)
     c = counts(rows)
     head = "Проверка прервана, сводка неполная. " if incomplete else ""
     print(
@@ -769,10 +816,11 @@ def finish(
         + "."
     )
     print(
-        f"Журнал оценок: {gradebook}; для Moodle: {moodle}; сводка: {summary_md}; "
-        f"страница группы: {page}; отчёт каждого студента: {args.out / 'ИМЯ' / 'report.html'}"
+        f"Журнал оценок: {outputs.gradebook}; для Moodle: {outputs.moodle}; "
+        f"сводка: {outputs.summary_md}; страница группы: {outputs.page}; "
+        f"отчёт каждого студента: {args.out / 'ИМЯ' / 'report.html'}"
         + (f"; сходство: {similarity_page}" if similarity_page else "")
     )
     if stopped_by is not None:
         return 128 + stopped_by
-    return exit_ok
+    return 0
