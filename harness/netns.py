@@ -64,11 +64,11 @@ TCP_BUFFERS = "4096 16384 131072"
 def _small_buffers() -> None:
     """Cap the kernel's TCP buffers in the calling thread's network (per-namespace sysctls)."""
     for name in ("tcp_rmem", "tcp_wmem"):
-        with (
-            contextlib.suppress(OSError),  # an old kernel without per-namespace buffers
-            open(f"/proc/sys/net/ipv4/{name}", "w", encoding="ascii") as f,
-        ):
-            f.write(TCP_BUFFERS)
+        try:
+            with open(f"/proc/sys/net/ipv4/{name}", "w", encoding="ascii") as f:
+                f.write(TCP_BUFFERS)
+        except OSError:  # an old kernel without per-namespace buffers: the default stays
+            continue
 
 
 class Network:
