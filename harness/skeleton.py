@@ -43,6 +43,7 @@ import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Union
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -111,16 +112,19 @@ def _tasks_of(name: str, tasks: Mapping[str, Task] | None) -> Mapping[str, Task]
     return load_tasks().get(name, {}) if tasks is None else tasks
 
 
-def functions(text: str, name: str = "file.py") -> dict[str, ast.FunctionDef]:
+Function = Union[ast.FunctionDef, ast.AsyncFunctionDef]
+
+
+def functions(text: str, name: str = "file.py") -> dict[str, Function]:
     """Every function of a module by qualified name: ``f``, ``Class.method``."""
-    found: dict[str, ast.FunctionDef] = {}
+    found: dict[str, Function] = {}
 
     def visit(node: ast.AST, prefix: str) -> None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
                 qualname = prefix + child.name
                 if not isinstance(child, ast.ClassDef):
-                    found[qualname] = child  # type: ignore[assignment]
+                    found[qualname] = child
                 visit(child, qualname + ".")
 
     try:
@@ -130,7 +134,7 @@ def functions(text: str, name: str = "file.py") -> dict[str, ast.FunctionDef]:
     return found
 
 
-def _body_span(func: ast.FunctionDef, lines: list[str], where: str) -> tuple[int, int, str]:
+def _body_span(func: Function, lines: list[str], where: str) -> tuple[int, int, str]:
     """(first, end, indent): lines[first:end] are the body after the docstring."""
     body = func.body
     if ast.get_docstring(func, clean=False) is None or len(body) < 2:

@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import ast
 import io
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
+import time
 import tokenize
 from collections.abc import Iterable
 from pathlib import Path
@@ -23,7 +26,6 @@ from pathlib import Path
 import pytest
 
 import harness.scenarios  # noqa: F401 - registers every scenario
-from harness.process import Program, Transcript
 from harness.protocol import ready_line_regex
 from harness.pythons import find_python
 from harness.rubric import load_rubric
@@ -184,36 +186,69 @@ def pythons() -> list[object]:
     return found
 
 
-def start(argv: list[str], name: str, cwd: Path) -> Program:
-    return Program(
-        argv,
-        transcript=Transcript(name),
-        cwd=cwd,
-        env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"},
-        preexec_fn=None,
-        output_cap=1 << 20,
-    )
+ENV = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"}
 
 
-def started_server(python: str, folder: Path) -> tuple[Program, int]:
-    server = start([python, "-u", "server.py", "--port", "0"], f"server {folder.name}", folder)
-    match = server.wait_for_line(ready_line_regex(), WAIT)
-    if match is None:
-        server.close()
-        pytest.fail(f"no ready line from {folder}/server.py:\n{server.transcript.text()}")
-    return server, int(match.group("port"))
+class Server:
+    """``server.py --port 0`` of one folder, its output collected by a thread."""
+
+    def __init__(self, python: str, folder: Path) -> None:
+        self.proc = subprocess.Popen(
+            [python, "-u", "server.py", "--port", "0"],
+            cwd=folder,
+            env=ENV,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            encoding="utf-8",
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def port(self) -> int:
+        """The port of the ready line; fails the test if none comes within WAIT seconds."""
+        deadline = time.monotonic() + WAIT
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                line = None
+            match = ready_line_regex().search(line or "")
+            if match:
+                return int(match.group("port"))
+            if line is None:
+                pytest.fail("no ready line from server.py:\n" + self.text())
+
+    def text(self) -> str:
+        return "".join(self.output)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(WAIT)
+        assert self.proc.stdout is not None
+        self.proc.stdout.close()
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("python", pythons())
 def test_skeleton_server_starts_accepts_and_stops_on_ctrl_c(python: str) -> None:
-    server, port = started_server(python, EXERCISES)
+    server = Server(python, EXERCISES)
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=WAIT) as conn:
+        with socket.create_connection(("127.0.0.1", server.port()), timeout=WAIT) as conn:
             conn.sendall(b'{"username": "Alice"}\n')
-        server.send_signal(signal.SIGINT)
-        assert server.wait(WAIT) == 0, server.transcript.text()
-        assert "Traceback" not in server.transcript.text()
+        server.proc.send_signal(signal.SIGINT)
+        assert server.proc.wait(WAIT) == 0, server.text()
+        assert "Traceback" not in server.text()
     finally:
         server.close()
 
@@ -221,16 +256,16 @@ def test_skeleton_server_starts_accepts_and_stops_on_ctrl_c(python: str) -> None
 @pytest.mark.slow
 @pytest.mark.parametrize("python", pythons())
 def test_skeleton_client_reads_piped_input_and_exits_without_a_traceback(python: str) -> None:
-    server, port = started_server(sys.executable, REFERENCE)
+    server = Server(sys.executable, REFERENCE)
     try:
         client = subprocess.run(
-            [python, "-u", str(EXERCISES / "client.py"), "--port", str(port)],
+            [python, "-u", str(EXERCISES / "client.py"), "--port", str(server.port())],
             input="Вера\nпривет всем\n/help\n/quit\n",
             capture_output=True,
             text=True,
             encoding="utf-8",
             timeout=WAIT,
-            env={"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "LANG": "C.UTF-8"},
+            env=ENV,
         )
     finally:
         server.close()
@@ -286,6 +321,15 @@ def test_grade_rises_as_parts_are_filled_in(tmp_path_factory: pytest.TempPathFac
     assert scores == sorted(scores), f"score fell as a part was filled in: {scores}"
     assert scores[-1] == 100, scores
     assert all(a < b for a, b in zip(scores, scores[1:])), f"a part added no points: {scores}"
+    documented = documented_scores()
+    assert scores == documented, f"graded {scores}; the table in exercises/README.md: {documented}"
+
+
+def documented_scores() -> list[int]:
+    """The score after each part (0 = the skeleton as it is), from exercises/README.md."""
+    readme = (EXERCISES / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| [0-5]\. .*\*\*(\d+)\*\*.*\|$", readme, re.M)
+    return [int(score) for score in rows]
 
 
 @pytest.mark.slow
