@@ -6,7 +6,7 @@
 # GIVEN CODE в конце файла для работы читать не обязательно.
 # Для преподавателя: создан из reference/server.py и lab/tasks.toml командой
 # `python -m harness skeleton`, которая не перезапишет файл, если его правили.
-# sha256 без этой строки: 72feec5e66318c07a2b11b9a57ca6c7feefd3ab26e9cf63f44d06aa8ff31f0ec
+# sha256 без этой строки: 06ee7a46f8da5dd473cf7b6c0315e67ddbc1f7dfa358bda4093250df4a4d9839
 """Multi-user chat server of the chat lab (protocol v1).
 
     python3 server.py [--host H] [--port P] [--register-timeout S] [--ping-interval S]
@@ -26,9 +26,9 @@ What the pieces are (one concern per class)
     Outbox         the write path of one client: bounded queue, non-blocking sends
     Flusher        the one thread that finishes the sends a client could not take at once
 
-Outbox and Flusher are given code, fenced off at the end of this file: the rest of the
-program uses them through four calls (send, send_later, queue, flush) and never waits
-for a client.
+Outbox and Flusher are given code, fenced off at the end of this file. The rest of the
+program queues bytes for a client through its outbox (send, send_later, send_last,
+queue, flush) and never waits for a client.
 
 Threads
 -------
@@ -334,9 +334,9 @@ class ClientHandler(object):
     most until the registration deadline; after it, a silent client gets a ping after
     ping_interval and is dropped ping_timeout later if still silent.
 
-    Everything here runs in the connection's own reader thread; a handler's attributes
-    belong to that thread. Other threads only call its send helpers (through the
-    outbox) and read username and key, which are set once, under ChatServer.lock.
+    Everything here runs in the connection's own reader thread, and a handler's state
+    belongs to that thread. Other threads only send to it (send() and its outbox) and
+    read username and key, which are set once, under ChatServer.lock.
     """
 
     def __init__(self, sock, address, server):

@@ -18,9 +18,9 @@ What the pieces are (one concern per class)
     Outbox         the write path of one client: bounded queue, non-blocking sends
     Flusher        the one thread that finishes the sends a client could not take at once
 
-Outbox and Flusher are given code, fenced off at the end of this file: the rest of the
-program uses them through four calls (send, send_later, queue, flush) and never waits
-for a client.
+Outbox and Flusher are given code, fenced off at the end of this file. The rest of the
+program queues bytes for a client through its outbox (send, send_later, send_last,
+queue, flush) and never waits for a client.
 
 Threads
 -------
@@ -331,9 +331,9 @@ class ClientHandler(object):
     most until the registration deadline; after it, a silent client gets a ping after
     ping_interval and is dropped ping_timeout later if still silent.
 
-    Everything here runs in the connection's own reader thread; a handler's attributes
-    belong to that thread. Other threads only call its send helpers (through the
-    outbox) and read username and key, which are set once, under ChatServer.lock.
+    Everything here runs in the connection's own reader thread, and a handler's state
+    belongs to that thread. Other threads only send to it (send() and its outbox) and
+    read username and key, which are set once, under ChatServer.lock.
     """
 
     def __init__(self, sock, address, server):
