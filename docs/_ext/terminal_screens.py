@@ -57,17 +57,23 @@ def render(term: Any, name: str) -> str:
 def run_screens(root: Path, script: str, columns: int) -> list[tuple[str, str]]:
     """Run the script against the reference programs; the screens asked for by ``show``."""
     sys.path.insert(0, str(root))
-    from harness.process import ServerProcess, Transcript
+    from harness.process import ServerProcess
+    from harness.sandbox import Launch
     from harness.terminal import Terminal, TerminalTimeout
+    from harness.transcript import Transcript
 
     proto = json.loads((root / "lab" / "protocol.json").read_text(encoding="utf-8"))
     ready = re.compile(proto["transport"]["ready_line_regex"])
+    argv = [sys.executable, "-u", str(root / "reference" / "server.py"), "--port", "0"]
     server = ServerProcess(
-        [sys.executable, "-u", str(root / "reference" / "server.py"), "--port", "0"],
+        Launch(
+            argv=argv,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            cwd=str(root / "reference"),
+            preexec_fn=lambda: None,
+            shown="python3 -u server.py --port 0",
+        ),
         transcript=Transcript("сервер"),
-        cwd=root / "reference",
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        preexec_fn=None,
         output_cap=1 << 20,
     )
     terms: dict[str, Any] = {}

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 
-from harness.scenario import Context, scenario
+from harness.context import Context
+from harness.probe import broadcast_marker
+from harness.scenario import scenario
 from harness.verdict import Fail
 
 
@@ -38,4 +40,15 @@ def server_users_after_leave(ctx: Context) -> None:
     users = alice.expect("users_list")["users"]
     if users != ["Alice", "Carol"]:
         raise Fail('users: ["Alice", "Carol"]', got="users: " + json.dumps(users))
-    carol.marker()  # Carol got nothing she should not have (PROTOCOL.md section 7)
+
+    ctx.step(
+        "список получает только Alice, Carol — нет (проверка маркером)",
+        hint="Ответ на users отправляйте только тому, кто спросил.",
+    )
+    # Alice sent "users" before her marker, so whatever it made the server send Carol
+    # has reached Carol before the marker does (handout §5.10): this check can fail.
+    carol.expect_none_before(
+        broadcast_marker(alice),
+        {"type": "users_list"},
+        what="users_list приходит только тому, кто отправил users",
+    )
