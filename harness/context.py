@@ -66,6 +66,7 @@ class Context:
     _cleanups: list[Callable[[], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _names: dict[str, int] = field(default_factory=dict)
+    _ports: int = 0
 
     # -- bookkeeping -----------------------------------------------------------------------
     def step(self, text: str, hint: str = "") -> None:
@@ -115,9 +116,16 @@ class Context:
         self.sandbox.cleanup()
 
     def asked_port(self) -> int:
-        """The port to give a program: fixed in a private network, a free one otherwise."""
+        """A port to give a program: fixed in a private network, a free one otherwise.
+
+        In a private network the n-th program of the scenario gets ASKED_PORT + n, the same
+        on every run; two servers of one scenario never get the same port.
+        """
+        with self._lock:
+            self._ports += 1
+            count = self._ports
         if self.sandbox.network is not None:
-            return ASKED_PORT
+            return ASKED_PORT + count - 1
         with self.sandbox.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             return int(sock.getsockname()[1])
@@ -219,6 +227,7 @@ class Context:
         *,
         auto_pong: bool = True,
         recv_buffer: int | None = None,
+        ping_reply: dict[str, Any] | None = None,
     ) -> Probe:
         """A raw-socket protocol client connected to ``target`` (anything with host/port).
 
@@ -235,6 +244,7 @@ class Context:
             recv_buffer=recv_buffer,
             wire=self.wire,
             label=label,
+            ping_reply=ping_reply,
         )
         self.add_cleanup(probe.close)
         if name:

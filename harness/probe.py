@@ -133,11 +133,13 @@ class Probe:
         connect_timeout: float = 3.0,
         wire: WireLog | None = None,
         label: str = "зонд",
+        ping_reply: dict[str, Any] | None = None,
     ):
         self.transcript = transcript
         self.wire = wire
         self.label = label
         self.auto_pong = auto_pong
+        self.ping_reply = ping_reply or {"type": "pong"}
         self.username: str | None = None
         self.received: list[Item] = []
         self._state = _State()
@@ -195,7 +197,7 @@ class Probe:
         if self.wire is not None:
             self.wire.add("сервер", self.username or self.label, item.raw)
         if item.message is not None and item.message.get("type") == "ping" and self.auto_pong:
-            self.send({"type": "pong"}, note="(авто)")
+            self.send(self.ping_reply, note="(авто)")
         with self._cond:
             self.received.append(item)
             self._state.inbox.append(item)
@@ -259,7 +261,11 @@ class Probe:
         return f"клиент {self.username}" if self.username else "клиент"
 
     def expect(
-        self, type: str | None = None, *, timeout: float = DEFAULT_TIMEOUT, **fields: Any
+        self,
+        type: str | Callable[[Any], bool] | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT,
+        **fields: Any,
     ) -> dict[str, Any]:
         """Wait for (and consume) the first message with these field values.
 
@@ -399,7 +405,14 @@ class Probe:
         self._thread.join(2)
 
     def abort(self) -> None:
-        """Drop the connection with a reset (RST), as a crashed client would."""
+        """Drop the connection with a reset (RST) and no FIN, as a crashed client would.
+
+        ``shutdown(SHUT_RD)`` only wakes our own reader (it sends nothing); closing with a
+        zero linger then sends the RST.
+        """
+        self._reading.set()
         with contextlib.suppress(OSError):  # already closed
             self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        self.close()
+            self._sock.shutdown(socket.SHUT_RD)
+        self._thread.join(2)
+        self._sock.close()

@@ -108,6 +108,11 @@ class Program:
             self._output.append(text)
             self._cond.notify_all()
 
+    def stdout_lines(self) -> list[str]:
+        """The lines the program printed on stdout so far."""
+        with self._cond:
+            return list(self._lines)
+
     def finish_reading(self, timeout: float = 2.0) -> None:
         """Wait until both output streams are read to their end (after the program exited)."""
         for reader in self._readers:

@@ -149,7 +149,7 @@ def run_one(
     return _result(
         entry,
         status,
-        unblocks=status == PASSED or (status == FAILED and ctx.unblocked),
+        unblocks=status == PASSED or (status in (FAILED, ERROR) and ctx.unblocked),
         duration=duration,
         reason=outcome.get("reason", ""),
         step=ctx.current_step if status != PASSED else "",

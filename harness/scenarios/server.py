@@ -9,17 +9,20 @@ sleep.  Limits, codes and reasons come from ``lab/protocol.json``.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import signal
 import socket
 import time
 from typing import Any
 
-from harness.context import Context
+from harness.context import LOAD_SLACK, Context
 from harness.probe import (
     Marker,
     Probe,
     broadcast_marker,
     private_marker,
     unique,
+    users_marker,
 )
 from harness.process import ServerProcess
 from harness.protocol import protocol, server_message_problem
@@ -87,6 +90,23 @@ def wait_for_users(probe: Probe, expected: list[str], hint: str, timeout: float 
             raise Fail(f"users = {expected}", got=str(users), hint=hint)
 
 
+def expect_in_order(probe: Probe, sender: str, texts: list[str], hint: str) -> None:
+    """``probe`` gets ``texts`` from ``sender``, in this order (§5.10)."""
+    for text in texts:
+        probe.expect("message", from_username=sender, message=text)
+    order = [
+        i.message.get("message")
+        for i in probe.received
+        if i.message and i.message.get("message") in texts
+    ]
+    if order != texts:
+        raise Fail(
+            f"{probe.username} получает сообщения {sender} в том порядке, в каком они отправлены",
+            got=" → ".join(str(t) for t in order),
+            hint=hint + " Сообщения одного клиента обрабатывайте по порядку в его потоке (§5.10).",
+        )
+
+
 def names_user(message: dict[str, Any], name: str) -> bool:
     return name.casefold() in str(message.get("message", "")).casefold()
 
@@ -132,7 +152,24 @@ def server_starts(ctx: Context) -> None:
         )
     if problems:
         raise starts_fail(problems, hint)
-    ctx.probe(server).close()
+    ctx.step(
+        "в stdout сервера — только строка готовности, один раз; журнал — в stderr",
+        "Журнал входов, выходов и ошибок пишите в stderr (logging или print(..., "
+        "file=sys.stderr)): stdout — только для строки готовности (§5.11).",
+    )
+    alice, bob = ctx.probe(server, "Alice"), ctx.probe(server, "Bob")
+    text = unique("проверка журнала")
+    alice.send({"type": "message", "message": text})
+    bob.expect("message", from_username="Alice", message=text)
+    bob.close()
+    alice.expect("system", event="leave", username="Bob")
+    lines = [line for line in server.stdout_lines() if line.strip()]
+    if len(lines) != 1:
+        raise Fail(
+            "в stdout одна строка — строка готовности",
+            got="\n".join(lines[:12]) or "stdout пуст",
+            hint=ctx.current_hint,
+        )
     server.close()
 
     busy_hint = (
@@ -141,7 +178,7 @@ def server_starts(ctx: Context) -> None:
     )
     ctx.step(f"порт {asked} уже занят: одна строка об ошибке, код 1, без Traceback", busy_hint)
     with ctx.sandbox.socket() as taken:
-        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 0)
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT left by probes
         taken.bind(("127.0.0.1", asked))
         taken.listen(1)
         code, output = ctx.run_to_exit("server.py", ["--host", "127.0.0.1", "--port", str(asked)])
@@ -300,6 +337,15 @@ def server_register(ctx: Context) -> None:
                 hint="Например: «Добро пожаловать в чат, ИМЯ!».",
             )
         probe.username = name
+    ctx.step(
+        'имя из букв, цифр и «.-_» с лишним полем {"username": "a.b-c_9", "color": "red"}: '
+        "приветствие",
+        hint="Имя — 1–32 символа: буквы, цифры, «_», «-», «.»; лишние поля сообщения "
+        "игнорируются (§5.1, §5.2).",
+    )
+    probe = ctx.probe(server)
+    probe.send({"username": "a.b-c_9", "color": "red"})
+    probe.expect("system", event="welcome", username="a.b-c_9")
 
 
 @scenario("server_duplicate_names", depends=REGISTERED)
@@ -326,6 +372,31 @@ def server_duplicate_names(ctx: Context) -> None:
             "unicodedata.normalize('NFC', имя).casefold(). Имя — 1–32 символа: буквы, цифры, "
             "«_», «-», «.». Ошибка не закрывает соединение.",
         )
+    ctx.step(
+        "«Zoë» занято: «Zoe» + комбинируемый знак (то же имя в NFD) получает username_taken",
+        hint="Сравнивайте unicodedata.normalize('NFC', имя).casefold() (§5.2).",
+    )
+    ctx.probe(server, "Zo\u00eb")
+    other.send({"username": "Zoe\u0308"})
+    expect_error(other, "username_taken", ctx.current_hint)
+    ctx.step(
+        "десять клиентов одновременно занимают одно имя: приветствие получает ровно один",
+        hint="Проверку «имя свободно» и занятие имени делайте под одной блокировкой: иначе "
+        "два одинаковых имени проскочат одновременно (§5.2).",
+    )
+    racers = [ctx.probe(server) for _ in range(10)]
+    for racer in racers:
+        racer.send({"username": "Same"})
+    answers = [
+        racer.expect(lambda kind: kind in ("system", "error"), timeout=3.0) for racer in racers
+    ]
+    welcomes = [m for m in answers if m.get("event") == "welcome"]
+    if len(welcomes) != 1:
+        raise Fail(
+            "ровно одно приветствие с именем Same",
+            got=f"приветствий: {len(welcomes)}",
+            hint=ctx.current_hint,
+        )
     ctx.step("после ошибок можно зарегистрироваться под свободным именем")
     other.register("Alice2")  # Alice's join for Alice2 is the marker below
     ctx.step(
@@ -334,7 +405,10 @@ def server_duplicate_names(ctx: Context) -> None:
     )
     alice.expect_none_before(
         Marker({"type": "system", "event": "join", "username": "Alice2"}, lambda: None),
-        lambda m: m.get("event") == "join" and m.get("username") not in ("Alice", "Alice2"),
+        lambda m: (
+            m.get("event") == "join"
+            and m.get("username") not in ("Alice", "Alice2", "Zo\u00eb", "Same")
+        ),
         what="Alice не получает join для отклонённых имён",
     )
 
@@ -356,7 +430,7 @@ def server_join_leave(ctx: Context) -> None:
         "join с online_users=3",
         hint=join_hint + " Считайте только зарегистрированных пользователей.",
     )
-    ctx.probe(server)  # connected, never registers: not a user, not counted
+    stranger = ctx.probe(server)  # connected, never registers: not a user, not counted
     carol = ctx.probe(server, "Carol")
     for probe in (alice, bob):
         msg = probe.expect("system", event="join", username="Carol")
@@ -396,17 +470,32 @@ def server_join_leave(ctx: Context) -> None:
     msg = alice.expect("system", event="leave", username="Bob")
     if msg.get("online_users") != 1:
         raise Fail("leave Bob с online_users=1", got=str(msg), hint=leave_hint)
-    ctx.step("новый пользователь видит верный счётчик", hint=join_hint)
+    ctx.step(
+        "незарегистрированное соединение закрывается молча: Alice не получает leave",
+        hint="О подключении, которое так и не зарегистрировалось, никто не знал: уходит оно "
+        "без уведомления (§5.6).",
+    )
+    stranger.close()
     dave = ctx.probe(server)
-    welcome = dave.register("Dave")
-    if welcome.get("online_users") != 2:
-        raise Fail("приветствие Dave с online_users=2", got=str(welcome), hint=join_hint)
+    dave.register("Dave")
+    alice.expect_none_before(
+        Marker({"type": "system", "event": "join", "username": "Dave"}, lambda: None),
+        {"type": "system", "event": "leave"},
+        what="Alice не получает leave о незарегистрированном соединении",
+        hint=ctx.current_hint,
+    )
+    ctx.step("новый пользователь видит верный счётчик", hint=join_hint)
+    eve = ctx.probe(server)
+    welcome = eve.register("Eve")
+    if welcome.get("online_users") != 3:
+        raise Fail("приветствие Eve с online_users=3", got=str(welcome), hint=join_hint)
 
 
 @scenario("server_broadcast", depends=REGISTERED)
 def server_broadcast(ctx: Context) -> None:
     """Сообщение в общий чат доходит до всех остальных по порядку и не возвращается отправителю."""
-    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    stranger = ctx.probe(server)  # connected, never registers
     hint = (
         'Каждому, КРОМЕ отправителя, отправьте {"type": "message", "from_username": '
         'ОТПРАВИТЕЛЬ, "message": ТЕКСТ, ...}.'
@@ -416,8 +505,24 @@ def server_broadcast(ctx: Context) -> None:
     for text in texts:
         alice.send({"type": "message", "message": text})
     for probe in (bob, carol):
-        for text in texts:
-            probe.expect("message", from_username="Alice", message=text)
+        expect_in_order(probe, "Alice", texts, hint)
+    ctx.step(
+        "соединение, которое не зарегистрировалось, не получает сообщений чата",
+        hint="Рассылайте только зарегистрированным пользователям (§5.3): до регистрации "
+        "подключение — ещё не участник чата.",
+    )
+    # Bob has the messages, so whatever the server sent the stranger was queued before the
+    # answer to the stranger's own request below (causality, §5.10).
+    stranger.expect_none_before(
+        Marker(
+            {"type": "error", "code": "not_registered"},
+            lambda: stranger.send({"type": "users"}),
+            "ответ not_registered на его запрос",
+        ),
+        lambda m: m.get("type") in ("message", "system"),
+        what="незарегистрированное соединение не получает сообщений чата и уведомлений",
+        hint=ctx.current_hint,
+    )
     ctx.step(
         "Alice не получает своё сообщение обратно",
         hint="Отправитель не должен получать эхо своего сообщения: пропустите его при рассылке.",
@@ -499,6 +604,15 @@ def server_unicode(ctx: Context) -> None:
     ctx.step("сообщение с кириллицей и эмодзи доходит без изменений", hint=hint)
     alice.send({"type": "message", "message": text})
     boris.expect("message", from_username="Алиса", message=text)
+    ctx.step(
+        "кириллица на проводе — как есть, не \\uXXXX (ensure_ascii=False)",
+        hint="Пишите не-ASCII текст как есть: json.dumps(..., ensure_ascii=False) (§5.1).",
+    )
+    raw = next(
+        i.raw for i in reversed(boris.received) if i.message and i.message.get("message") == text
+    )
+    if "Привет" not in raw:
+        raise Fail("в строке сообщения «Привет», а не \\u041f…", got=raw, hint=ctx.current_hint)
     ctx.step("ответ Бориса доходит до Алисы без изменений", hint=hint)
     boris.send({"type": "message", "message": text + "!"})
     alice.expect("message", from_username="Борис_2", message=text + "!")
@@ -521,7 +635,14 @@ def server_disconnect(ctx: Context) -> None:
     ctx.step("Bob обрывает соединение (RST) на середине сообщения", hint=hint)
     bob.send_raw(b'{"type": "message", "mess')
     bob.abort()
-    alice.expect("system", event="leave", username="Bob")
+    leave = alice.expect("system", event="leave", username="Bob")
+    if leave.get("reason") != "disconnect":
+        raise Fail(
+            'leave Bob с reason "disconnect" (соединение оборвано)',
+            got=json.dumps(leave, ensure_ascii=False),
+            hint='Обрыв (ConnectionResetError, ошибка сокета) — reason "disconnect"; '
+            '"quit" — когда клиент закрыл соединение сам (§5.6).',
+        )
     ctx.step("Carol закрывает соединение, не дописав сообщение", hint=hint)
     carol.send_raw('{"type": "message", "message": "недопис'.encode())
     carol.close()
@@ -580,6 +701,20 @@ def server_private(ctx: Context) -> None:
         )
         alice.send({"type": "private", "target_username": target, "message": "hi"})
         expect_error(alice, code, ctx.current_hint)
+    ctx.step(
+        "личное сообщение с пустым текстом: ошибка empty_message",
+        hint="Текст личного сообщения, как и общего, — 1–4096 символов после strip() (§5.1).",
+    )
+    alice.send({"type": "private", "target_username": "Bob", "message": "   "})
+    expect_error(alice, "empty_message", ctx.current_hint)
+    ctx.step(
+        "адресат «bob» в другом регистре: сообщение доходит до Bob",
+        hint="Имена без учёта регистра и везде одинаково: ищите адресата по "
+        "unicodedata.normalize('NFC', имя).casefold() (§5.2).",
+    )
+    text = unique("регистр не важен")
+    alice.send({"type": "private", "target_username": "bob", "message": text})
+    bob.expect("private", from_username="Alice", message=text)
 
 
 @scenario("server_users_list", depends=REGISTERED)
@@ -659,6 +794,21 @@ def server_session_accept(ctx: Context) -> None:
     carol.send({"type": "session_request", "target_username": "Bob"})
     expect_error(carol, "busy", "Пока Bob в сессии, запрос к нему получает ошибку busy.")
     nothing_via(bob, carol, {"type": "session_request"}, "Bob не получает запрос, пока он в сессии")
+    ctx.step(
+        "Carol просит сессию у «ALICE» (другой регистр): та же Alice, ошибка busy",
+        hint="Ищите адресата без учёта регистра: unicodedata.normalize('NFC', имя).casefold() "
+        "(§5.2); Alice занята сессией — busy.",
+    )
+    carol.send({"type": "session_request", "target_username": "ALICE"})
+    expect_error(carol, "busy", ctx.current_hint)
+    ctx.step(
+        "Carol пишет всем: участники сессии Alice и Bob получают общее сообщение",
+        hint="Общее сообщение уходит всем остальным, в том числе тем, кто в сессии (§5.3).",
+    )
+    text = unique("всем, и в сессии")
+    carol.send({"type": "message", "message": text})
+    for probe in (alice, bob):
+        probe.expect("message", from_username="Carol", message=text)
     for target, code in (("Carol", "self_target"), ("Nobody", "unknown_user")):
         ctx.step(
             f"Carol просит сессию у {target}: ошибка {code}",
@@ -671,8 +821,9 @@ def server_session_accept(ctx: Context) -> None:
 
 @scenario("server_session_reject", depends=REGISTERED)
 def server_session_reject(ctx: Context) -> None:
-    """При отказе оба получают session_rejected, сессия не начинается и запрос можно повторить."""
-    _server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    """При отказе оба получают session_rejected, сессия не начинается и запрос можно повторить;
+    запросы ушедшего пользователя забываются."""
+    server, (alice, bob) = chat(ctx, "Alice", "Bob")
     hint = (
         'На session_response с accepted=false отправьте ОБОИМ {"type": "session_rejected", '
         '"from_username": КТО_ПРОСИЛ, "to_username": КТО_ОТВЕТИЛ, ...} и забудьте запрос.'
@@ -707,14 +858,29 @@ def server_session_reject(ctx: Context) -> None:
     ctx.step("Alice может снова попросить сессию у Bob", hint=hint)
     alice.send({"type": "session_request", "target_username": "Bob"})
     bob.expect("session_request", from_username="Alice")
+    ctx.step(
+        "Alice уходит, не дождавшись ответа, и входит снова: её старый запрос забыт — "
+        "ответ Bob получает no_pending_request",
+        hint="Когда пользователь уходит, удалите и его ожидающие запросы сессий (§5.6, §5.7): "
+        "новый пользователь с тем же именем их не наследует.",
+    )
+    alice.close()
+    bob.expect("system", event="leave", username="Alice")
+    again = ctx.probe(server, "Alice")
+    bob.send({"type": "session_response", "target_username": "Alice", "accepted": True})
+    expect_error(bob, "no_pending_request", ctx.current_hint)
+    nothing_via(
+        again, bob, {"type": "session_accepted"}, "новая Alice не получает session_accepted",
+        ctx.current_hint,
+    )  # fmt: skip
 
 
 @scenario("server_session_end", depends=("server_session_accept",))
 def server_session_end(ctx: Context) -> None:
-    """Сессия завершается по session_end (оба получают session_ended с reason exit) и при уходе
-    собеседника (reason disconnect).
+    """Сессия завершается по session_end (оба получают session_ended с reason exit), при уходе
+    собеседника (reason disconnect) и при остановке сервера (reason shutdown).
     """
-    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
     open_session(ctx, alice, bob)
     ctx.step(
         "Alice завершает сессию: оба получают session_ended с reason exit",
@@ -738,13 +904,22 @@ def server_session_end(ctx: Context) -> None:
         hint="Освободите партнёра ушедшего пользователя.",
     )
     open_session(ctx, alice, carol)
+    ctx.step(
+        "сервер останавливается (Ctrl+C): Alice и Carol получают session_ended с reason shutdown",
+        hint="При остановке сервера участникам сессий отправьте session_ended с reason "
+        '"shutdown" до того, как закрыть соединения (§5.7).',
+    )
+    ctx.interrupt(server)
+    for probe in (alice, carol):
+        probe.expect("session_ended", reason="shutdown", timeout=3.0)
 
 
 # -- part 5 ---------------------------------------------------------------------------------
 @scenario("server_bad_input", depends=REGISTERED)
 def server_bad_input(ctx: Context) -> None:
     """На ошибочный ввод сервер отвечает ошибкой с нужным кодом, не закрывая соединение, и
-    продолжает обслуживать всех.
+    продолжает обслуживать всех; фатальные ошибки (длинная строка, лишнее подключение)
+    закрывают только своё соединение.
     """
     server, (alice, bob) = chat(ctx, "Alice", "Bob", max_line_bytes=16384)
     cases: list[tuple[str, bytes, str]] = [
@@ -758,6 +933,12 @@ def server_bad_input(ctx: Context) -> None:
             f"текст длиннее {MAX_TEXT} символов",
             ('{"type": "message", "message": "%s"}\n' % ("я" * (MAX_TEXT + 1))).encode(),
             "message_too_long",
+        ),
+        (
+            "accepted не true/false",
+            b'{"type": "session_response", "target_username": "Bob", '
+            b'"accepted": "\xd0\xb4\xd0\xb0"}\n',
+            "invalid_message",
         ),
         ("повторная регистрация", b'{"username": "Alice3"}\n', "already_registered"),
     ]
@@ -794,8 +975,37 @@ def server_bad_input(ctx: Context) -> None:
         raise Fail('"fatal": true в ошибке line_too_long', got=str(error), hint=ctx.current_hint)
     stranger.expect_closed()
     ctx.step("сервер по-прежнему принимает новых клиентов")
-    ctx.probe(server, "Dora")
+    dora = ctx.probe(server, "Dora")
     alice.expect("system", event="join", username="Dora")
+    ctx.step(
+        "зарегистрированная Dora шлёт слишком длинную строку: line_too_long, остальные "
+        'получают leave с reason "error"',
+        hint="Фатальная ошибка протокола зарегистрированного пользователя — leave с reason "
+        '"error" (§5.6).',
+    )
+    dora.send_raw(b'{"type": "message", "message": "' + b"y" * 20000 + b'"}\n')
+    expect_error(dora, "line_too_long", ctx.current_hint)
+    leave = alice.expect("system", event="leave", username="Dora")
+    if leave.get("reason") != "error":
+        raise Fail(
+            'leave Dora с reason "error"',
+            got=json.dumps(leave, ensure_ascii=False),
+            hint=ctx.current_hint,
+        )
+    ctx.step(
+        "--max-clients 2: третье подключение получает фатальную ошибку server_full и закрывается",
+        hint='Считайте подключения; сверх --max-clients отправьте {"type": "error", "code": '
+        '"server_full", "fatal": true, ...} и закройте соединение (§5.9).',
+    )
+    small = ctx.server(max_clients=2)
+    first, second = ctx.probe(small, "First"), ctx.probe(small)
+    third = ctx.probe(small)
+    error = expect_error(third, "server_full", ctx.current_hint, timeout=3.0)
+    if error.get("fatal") is not True:
+        raise Fail('"fatal": true в ошибке server_full', got=str(error), hint=ctx.current_hint)
+    third.expect_closed(timeout=2.0)
+    first.take_until(users_marker(first))  # the first two are still served
+    second.register("Second")
 
 
 @scenario("server_slow_reader", depends=REGISTERED, timeout=15)
@@ -851,6 +1061,10 @@ def server_ping_timeout(ctx: Context) -> None:
     отключается (reason timeout).
     """
     server, (alice, bob) = chat(ctx, "Alice", "Bob", ping_interval=0.3, ping_timeout=1.5)
+    ctx.step("регистрация Talker, который на каждый ping отвечает запросом users, а не pong")
+    talker = ctx.probe(server, ping_reply={"type": "users"})
+    talker.register("Talker")
+    talker.expect("ping", timeout=3.0)  # Mute comes after: its deadline is later than Talker's
     ctx.step("регистрация Mute, который не отвечает на ping")
     mute = ctx.probe(server, auto_pong=False)
     mute.register("Mute")
@@ -866,6 +1080,14 @@ def server_ping_timeout(ctx: Context) -> None:
     )
     alice.expect("system", event="leave", username="Mute", reason="timeout", timeout=4.0)
     mute.expect_closed(timeout=2.0, expected="сервер закрывает соединение Mute")
+    ctx.step(
+        "Talker на ping отвечает не pong, а запросом users: он остаётся в чате",
+        hint="Признак жизни — ЛЮБОЕ сообщение клиента, не только pong: сбрасывайте его таймер "
+        "на каждое сообщение (§5.8).",
+    )
+    text = unique("я жив")
+    talker.send({"type": "message", "message": text})
+    alice.expect("message", from_username="Talker", message=text, timeout=3.0)
     ctx.step(
         "Alice и Bob отвечали pong и остались в чате",
         hint="Любое сообщение клиента (и pong) — признак жизни: сбрасывайте его таймер.",
@@ -908,8 +1130,8 @@ def server_register_timeout(ctx: Context) -> None:
 
 @scenario("server_shutdown", depends=REGISTERED)
 def server_shutdown(ctx: Context) -> None:
-    """По Ctrl+C (SIGINT) сервер рассылает всем уведомление shutdown, закрывает соединения и
-    завершается с кодом 0 за 2 секунды.
+    """По Ctrl+C (SIGINT) и SIGTERM сервер рассылает всем уведомление shutdown, закрывает
+    соединения и завершается с кодом 0 за 2 секунды.
     """
     server, (alice, bob) = chat(ctx, "Alice", "Bob")
     hint = (
@@ -931,3 +1153,18 @@ def server_shutdown(ctx: Context) -> None:
     for probe in (alice, bob):
         probe.expect("system", event="shutdown", timeout=1.0)
         probe.expect_closed(timeout=1.0)
+    ctx.step(
+        "SIGTERM (так останавливают службы): то же самое — shutdown всем и код 0 за 2 секунды",
+        hint="SIGTERM по умолчанию убивает процесс сразу: установите обработчик "
+        "signal.signal(signal.SIGTERM, ...), который останавливает сервер так же, как Ctrl+C "
+        "(§5.11).",
+    )
+    server, (carol,) = chat(ctx, "Carol")
+    code = server.stop(signal.SIGTERM, 2.0 + LOAD_SLACK)
+    if code != 0:
+        raise Fail(
+            "после SIGTERM сервер завершается с кодом 0 за 2 секунды",
+            got="сервер ещё работает" if code is None else f"код {code}",
+            hint=ctx.current_hint,
+        )
+    carol.expect("system", event="shutdown", timeout=1.0)
