@@ -190,7 +190,7 @@ class Shown:
         return missing
 
     def found(self, term: Terminal) -> bool:
-        return any(not self.problems(line) for line in term.all_lines())
+        return any(not self.problems(line) for line in term.logical_lines())
 
     def score(self, line: str) -> int:
         folded = line.casefold()
@@ -202,7 +202,7 @@ class Shown:
         Lines with the message's main text (``anchor``) first; failing that, the line with
         the most of its names for a users list, so a reordered list is still shown.
         """
-        lines = term.all_lines()
+        lines = term.logical_lines()
         best: tuple[str, list[str]] | None = None
         for line in lines:
             if self.anchor.casefold() not in line.casefold():

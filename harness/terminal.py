@@ -112,6 +112,26 @@ def render_line(line: Mapping[int, Any], columns: int) -> str:
     return "".join(out).rstrip()
 
 
+def runs_on(line: Mapping[int, Any], columns: int) -> bool:
+    """True when text fills the last column: the terminal wrapped it onto the next row."""
+    cell = line.get(columns - 1) if line else None
+    return cell is not None and cell.data.strip() != ""
+
+
+def join_wrapped(rows: list[tuple[str, bool]]) -> list[str]:
+    """Physical rows (text, runs on) joined into the lines a program printed."""
+    out: list[str] = []
+    carry = ""
+    for text, full in rows:
+        carry += text
+        if not full:
+            out.append(carry)
+            carry = ""
+    if carry:
+        out.append(carry)
+    return out
+
+
 class _Screen(pyte.Screen):
     """pyte screen that keeps lines scrolled off the top and answers queries."""
 
@@ -122,6 +142,7 @@ class _Screen(pyte.Screen):
         self._keep = keep
         self._unrendered: list[Mapping[int, Any]] = []
         self._scrolled: deque[str] = deque(maxlen=keep)
+        self._scrolled_full: deque[bool] = deque(maxlen=keep)
         self._reply = reply
         self.scrolled_count = 0  # lines that ever scrolled off (the kept ones are the last)
         super().__init__(columns, lines)
@@ -140,8 +161,15 @@ class _Screen(pyte.Screen):
         """The lines that scrolled off the top (oldest first, at most ``keep``)."""
         for line in self._unrendered:
             self._scrolled.append(render_line(line, self.columns))
+            self._scrolled_full.append(runs_on(line, self.columns))
         self._unrendered.clear()
         return list(self._scrolled)
+
+    @property
+    def scrolled_rows(self) -> list[tuple[str, bool]]:
+        """The scrolled lines with whether each ran on into the next."""
+        texts = self.scrolled
+        return list(zip(texts, self._scrolled_full))
 
     def write_process_input(self, data: str) -> None:
         self._reply(data)
@@ -426,9 +454,34 @@ class Terminal:
         """Lines that scrolled off the top, then the visible screen."""
         return [*self.screen.scrolled, *self.lines()]
 
+    def rows(self) -> list[tuple[str, bool]]:
+        """Every physical row (scrolled and visible) with whether it wraps onto the next."""
+        columns = self.screen.columns
+        buffer = self.screen.buffer
+        visible = [
+            (render_line(buffer[y], columns), runs_on(buffer[y], columns))
+            for y in range(self.screen.lines)
+        ]
+        return [*self.screen.scrolled_rows, *visible]
+
+    def logical_lines(self) -> list[str]:
+        """The lines as the program printed them: rows the terminal wrapped are joined."""
+        return join_wrapped(self.rows())
+
     def cursor_line(self) -> str:
-        """The line the cursor is on (where the user is typing)."""
-        return render_line(self.screen.buffer[self.screen.cursor.y], self.screen.columns)
+        """The line the cursor is on (where the user is typing), wrapped rows joined.
+
+        On a narrow terminal a long prompt with typed text takes several rows; this is the
+        whole of it, as the user reads it.
+        """
+        columns = self.screen.columns
+        buffer = self.screen.buffer
+        y = self.screen.cursor.y
+        text = render_line(buffer[y], columns)
+        while y > 0 and runs_on(buffer[y - 1], columns):
+            y -= 1
+            text = render_line(buffer[y], columns) + text
+        return text
 
     @property
     def cursor(self) -> tuple[int, int]:
@@ -455,7 +508,7 @@ class Terminal:
     def find_line(self, *substrings: str, lines: Iterable[str] | None = None) -> str | None:
         """The last line containing every substring (case-insensitive), or None."""
         wanted = [s.casefold() for s in substrings]
-        candidates = self.all_lines() if lines is None else list(lines)
+        candidates = self.logical_lines() if lines is None else list(lines)
         for line in reversed(candidates):
             folded = line.casefold()
             if all(w in folded for w in wanted):
@@ -465,12 +518,12 @@ class Terminal:
     def count_lines(self, *substrings: str) -> int:
         """How many lines (scrolled ones included) contain every substring."""
         wanted = [s.casefold() for s in substrings]
-        return sum(all(w in line.casefold() for w in wanted) for line in self.all_lines())
+        return sum(all(w in line.casefold() for w in wanted) for line in self.logical_lines())
 
     def contains(self, text: str) -> bool:
         """Whether ``text`` is anywhere on the screen or in the scrolled lines."""
         folded = text.casefold()
-        return any(folded in line.casefold() for line in self.all_lines())
+        return any(folded in line.casefold() for line in self.logical_lines())
 
     def screen_text(self, last: int = 30) -> str:
         """The screen as a person sees it (for feedback): up to ``last`` lines, cursor marked.

@@ -45,7 +45,7 @@ from harness.screen import (
     screen_fail_status,
     wait_screen,
 )
-from harness.terminal import Terminal
+from harness.terminal import Terminal, join_wrapped
 from harness.verdict import Fail, Skip
 
 # A passing client needs about 1 s per scenario; every wait has its own WAIT, so this bound
@@ -102,11 +102,14 @@ def register(ctx: Context, term: Terminal, link: Link, name: str) -> None:
     term.poll_until(at_prompt, SETTLE)
 
 
-def vera_in_chat(ctx: Context, online: tuple[str, ...] = ("Анна",)) -> Chat:
-    """The scripted chat with ``online`` users, then the student's client registered as Вера."""
+def vera_in_chat(ctx: Context, online: tuple[str, ...] = ("Анна",), **terminal: Any) -> Chat:
+    """The scripted chat with ``online`` users, then the student's client registered as Вера.
+
+    ``terminal`` options (``rows``, ``columns``) go to the client's terminal.
+    """
     ctx.step("запуск клиента", CONNECT_HINT)
     server = ctx.chat_server(online=online)
-    term = ctx.client(server, "Вера")
+    term = ctx.client(server, "Вера", **terminal)
     link = connected(ctx, server, term)
     register(ctx, term, link, "Вера")
     return Chat(server, link, term)
@@ -509,6 +512,19 @@ def client_session(ctx: Context) -> None:
         ctx.current_hint,
         allow=lambda m: m.get("type") == "session_response",
     )
+    ctx.step(
+        "без ожидающих запросов строка «y» — обычное сообщение в чат",
+        "y/n отвечают только на ожидающий запрос; без него это обычный текст (§4).",
+    )
+    term.send_line("y")
+    sent = link.expect(WAIT, message="y")
+    if sent.get("type") != "message":
+        raise Fail(
+            'клиент отправляет {"type": "message", "message": "y"}',
+            got=json.dumps(sent, ensure_ascii=False),
+            hint=ctx.current_hint,
+            screen=term.screen_text(),
+        )
     ctx.step("на экране клиента сообщение об отказе")
     rejected = link.send(
         "session_rejected",
@@ -519,7 +535,7 @@ def client_session(ctx: Context) -> None:
     expect_shown(term, "session_rejected", rejected)
 
     ctx.step(
-        "запрашивают двое (Борис, затем Анна), ответ y: принят самый старый — Бориса",
+        "запрашивают двое (Борис, затем Анна): клиент показывает оба запроса",
         "Запросы ждут в очереди: y/n отвечает на самый старый (первым пришёл — первым отвечен).",
     )
     for who in ("Борис", "Анна"):
@@ -530,7 +546,24 @@ def client_session(ctx: Context) -> None:
         "запросы Бориса и Анны с вопросом y/n на экране",
         "Показывайте каждый запрос сессии.",
     )
-    term.send_line("y")
+    ctx.step(
+        "пока запросы ждут ответа, обычная строка уходит в чат как обычно",
+        "Ожидающие запросы не мешают: сообщения уходят, команды работают (§4).",
+    )
+    term.send_line("пока жду 4321")
+    sent = link.expect(WAIT, message="пока жду 4321")
+    if sent.get("type") != "message":
+        raise Fail(
+            'клиент отправляет {"type": "message", "message": "пока жду 4321"}',
+            got=json.dumps(sent, ensure_ascii=False),
+            hint=ctx.current_hint,
+            screen=term.screen_text(),
+        )
+    ctx.step(
+        "ответ «да»: принят самый старый запрос — Бориса",
+        "«да» (как y, yes, д) принимает; ответ относится к самому старому запросу (§4).",
+    )
+    term.send_line("да")
     answer = link.expect(WAIT, type="session_response")
     if answer.get("target_username") != "Борис" or answer.get("accepted") is not True:
         raise Fail(
@@ -539,8 +572,16 @@ def client_session(ctx: Context) -> None:
             hint=ctx.current_hint,
             screen=term.screen_text(),
         )
-    term.send_line("n")
-    link.expect(WAIT, type="session_response", target_username="Анна", accepted=False)
+    ctx.step("ответ «нет» — отказ Анне, второму запросу", "«нет» (как n, no, н) отклоняет (§4).")
+    term.send_line("нет")
+    answer = link.expect(WAIT, type="session_response")
+    if answer.get("target_username") != "Анна" or answer.get("accepted") is not False:
+        raise Fail(
+            'session_response с "target_username": "Анна" и "accepted": false',
+            got=json.dumps(answer, ensure_ascii=False),
+            hint=ctx.current_hint,
+            screen=term.screen_text(),
+        )
     ctx.step("на экране клиента сообщение о начале сессии")
     accepted = link.send(
         "session_accepted",
@@ -561,6 +602,20 @@ def client_session(ctx: Context) -> None:
     if sent.get("type") != "private" or sent.get("target_username") != "Борис":
         raise Fail(
             'клиент отправляет {"type": "private", "target_username": "Борис", ...}',
+            got=json.dumps(sent, ensure_ascii=False),
+            hint=ctx.current_hint,
+            screen=term.screen_text(),
+        )
+
+    ctx.step(
+        "в сессии /private Анне (третьей) уходит личным сообщением Анне",
+        "Команды в сессии работают как обычно, и /private кому-то третьему тоже (§4).",
+    )
+    term.send_line("/private Анна третьей 2719")
+    sent = link.expect(WAIT, message="третьей 2719")
+    if sent.get("type") != "private" or sent.get("target_username") != "Анна":
+        raise Fail(
+            'клиент отправляет {"type": "private", "target_username": "Анна", ...}',
             got=json.dumps(sent, ensure_ascii=False),
             hint=ctx.current_hint,
             screen=term.screen_text(),
@@ -628,12 +683,29 @@ def client_session(ctx: Context) -> None:
 
 @scenario("client_typing", timeout=SCENARIO_TIMEOUT)
 def client_typing(ctx: Context) -> None:
-    """Входящее сообщение печатается над строкой ввода;
-    набранный текст остаётся на месте и отправляется целиком."""
+    """Входящее сообщение печатается над строкой ввода; набранный текст остаётся на месте и
+    отправляется целиком — и в терминале шириной 80 колонок, где строка ввода переносится."""
     _server, link, term = vera_in_chat(ctx)
     half = "половина стро"
+    typing_check(ctx, link, term, half, "ки", "входящее 8080")
+
+    ctx.step("терминал 80×24: длинная набранная строка переносится, входящее — над ней")
+    server = ctx.chat_server(online=["Анна"])
+    term = ctx.client(server, "Вера (80 колонок)", rows=24, columns=80)
+    link = connected(ctx, server, term)
+    register(ctx, term, link, "Вера")
+    long_half = "очень длинная строка, которую человек всё набирает и набирает, " * 2 + "и ещё"
+    typing_check(ctx, link, term, long_half, " чуть-чуть", "узкий экран 9090")
+    check_clean(term)
+
+
+def typing_check(
+    ctx: Context, link: Link, term: Terminal, half: str, rest: str, incoming: str
+) -> None:
+    """Type ``half``; a message arrives; it shows above, ``half`` stays; ``rest`` + Enter."""
 
     ctx.step(f"набираем «{half}» без Enter")
+    row = term.row()
     term.type(half)
     wait_screen(
         term,
@@ -643,15 +715,16 @@ def client_typing(ctx: Context) -> None:
     )
 
     ctx.step("Анна пишет всем: сообщение выше, внизу приглашение и набранный текст")
-    link.send("message", from_username="Анна", message="входящее 8080")
+    link.send("message", from_username="Анна", message=incoming)
 
     def intact(t: Terminal) -> bool:
-        above = t.lines_above_cursor()
+        above = join_wrapped(t.rows()[: t.row() - len(t.cursor_line()) // t.screen.columns])
         line = t.cursor_line()
         return (
-            any("входящее 8080" in a and half not in a for a in above)
+            any(incoming in a and half not in a for a in above)
             and line.endswith(half)
             and bool(line[: -len(half)].strip())  # the prompt is there too
+            and t.row() > row
         )
 
     wait_screen(
@@ -665,25 +738,24 @@ def client_typing(ctx: Context) -> None:
     )
 
     ctx.step(
-        "дописываем «ки» и Enter: уходит вся строка «половина строки»",
+        f"дописываем «{rest.strip()}» и Enter: уходит вся строка",
         "Enter отправляет всю набранную строку, вместе с тем, что набрано до прихода сообщения.",
     )
-    term.send_line("ки")
+    term.send_line(rest)
     sent = link.expect(WAIT, type="message")
-    if sent.get("message") != "половина строки":
+    if sent.get("message") != (half + rest).strip():
         raise Fail(
-            "серверу уходит ровно «половина строки»",
+            f"серверу уходит ровно «{half + rest}»",
             got=json.dumps(sent, ensure_ascii=False),
             hint="Входящее сообщение не должно терять или дублировать то, что уже набрано.",
             screen=term.screen_text(),
         )
-    check_clean(term)
 
 
 @scenario("client_quit", timeout=SCENARIO_TIMEOUT)
 def client_quit(ctx: Context) -> None:
-    """/quit и конец ввода (Ctrl+D) завершают клиент с кодом 0 без Traceback; если сервер
-    пропал, клиент сообщает об этом и завершается с ненулевым кодом."""
+    """/quit и конец ввода (Ctrl+D) завершают клиент с кодом 0, Ctrl+C — без Traceback; если
+    сервер пропал, клиент сообщает об этом и завершается с ненулевым кодом."""
     chat = vera_in_chat(ctx)
 
     ctx.step("/quit: клиент завершается с кодом 0 и закрывает соединение")
@@ -695,6 +767,13 @@ def client_quit(ctx: Context) -> None:
             "после /quit клиент завершается с кодом 0",
             status,
             "После /quit закройте сокет и завершите программу (sys.exit(0)).",
+        )
+    if not chat.link.wait_closed(WAIT):
+        raise Fail(
+            "после /quit клиент закрывает соединение с сервером",
+            got="соединение открыто",
+            hint="Перед выходом закройте сокет: sock.close().",
+            screen=chat.term.screen_text(),
         )
     check_clean(chat.term)
 
@@ -713,9 +792,21 @@ def client_quit(ctx: Context) -> None:
         )
     check_clean(term)
 
+    ctx.step(
+        "Ctrl+C: клиент завершается без Traceback",
+        "Перехватите KeyboardInterrupt в главном потоке: закройте сокет и выйдите (§6).",
+    )
+    term = ctx.client(chat.server, "Вера (Ctrl+C)")
+    register(ctx, term, connected(ctx, chat.server, term, 2), "Ксения")
+    term.ctrl_c()
+    status = term.wait_exit(WAIT)
+    if status is None:
+        raise screen_fail_status(term, "после Ctrl+C клиент завершается", status, ctx.current_hint)
+    check_clean(term)
+
     ctx.step("сервер пропал: клиент сообщает об этом и завершается с ненулевым кодом")
     term = ctx.client(chat.server, "Вера (сервер пропал)")
-    link = connected(ctx, chat.server, term, 2)
+    link = connected(ctx, chat.server, term, 3)
     register(ctx, term, link, "Ольга")
     before = {line for line in term.all_lines() if line.strip()}
     link.close()
