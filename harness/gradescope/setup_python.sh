@@ -2,7 +2,8 @@
 # The Python part of setup.sh, also run alone to try the bundle outside Gradescope:
 #   PYTHON=python3.10 bash setup_python.sh
 # Creates venv/ next to this script and installs requirements.txt from wheels/ only
-# (--no-index: no network), then checks that the harness imports and reads the rubric.
+# (--no-index: no network), then checks that the harness imports and reads the rubric, and
+# says what containment this machine gives student programs.
 set -euo pipefail
 
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,3 +22,6 @@ fi
 PYTHONPATH="$SOURCE/kit" "$SOURCE/venv/bin/python" -m harness list \
     --rubric "$SOURCE/kit/lab/rubric.toml" >/dev/null
 echo "setup_python.sh: harness ready in $SOURCE/venv ($("$SOURCE/venv/bin/python" -V))"
+# What this machine allows (bubblewrap, uid, network): shown in the build log.
+PYTHONPATH="$SOURCE/kit" "$SOURCE/venv/bin/python" -m harness.gradescope --check \
+    --root "$(dirname "$SOURCE")" || true
