@@ -12,7 +12,8 @@ Then:
   verb of the grader, exactly ``chat-harness VERB ARGS`` (``.venv/bin/chat-harness``);
 - ``python3 kit.py tests|lint|typecheck|compat|docs|floor|... ARGS`` runs that nox session
   with ARGS passed to it, exactly ``nox -s SESSION -- ARGS``;
-- ``python3 kit.py nox ARGS`` runs nox itself (``python3 kit.py nox -l``).
+- ``python3 kit.py nox ARGS`` runs nox itself (``python3 kit.py nox -l``);
+- ``python3 kit.py help`` lists the grader's verbs, ``python3 kit.py --help`` this script's.
 
 Which words are nox sessions is read from ``noxfile.py``; sessions tagged ``harness``
 only wrap a grader verb and go straight to the grader.  Standard library only.
@@ -46,7 +47,7 @@ USAGE = """\
   grade [ПАПКА] [ключи]   проверить решение (по умолчанию reference/) и показать оценку
   list, batch, package, skeleton, load, bench, flake, ...
                           команды проверяющей программы, как chat-harness КОМАНДА ...
-                          (python3 kit.py grade --help, python3 kit.py --harness-help)
+                          (все команды: python3 kit.py help; ключи: python3 kit.py grade --help)
   {sessions}
                           сессии nox: аргументы после имени идут в сессию
   nox [ключи nox]         сам nox, например python3 kit.py nox -l
@@ -91,8 +92,8 @@ def command_for(argv: list[str], sessions: dict[str, set[str]]) -> list[str]:
         if rest[:1] == ["--"]:
             rest = rest[1:]
         return ["-m", "nox", "-f", str(NOXFILE), "-s", word, *(["--", *rest] if rest else [])]
-    if word == "--harness-help":
-        return [str(VENV_BIN / "chat-harness"), "--help"]
+    if word == "help":  # the grader's own list of verbs
+        return [str(VENV_BIN / "chat-harness"), "--help", *rest]
     if word == "grade" and (not rest or rest[0].startswith("-")) and rest[:1] not in HELP:
         rest = [str(ROOT / "reference"), *rest]  # like `nox -s grade`: the reference by default
     return [str(VENV_BIN / "chat-harness"), word, *rest]
@@ -145,7 +146,7 @@ def ensure_venv() -> None:
                 "sudo apt install python3-venv, затем запустите команду снова."
             )
     pip = [str(VENV_PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    installed = subprocess.run([*pip, *REQUIREMENTS, "-e", str(ROOT)], check=False)
+    installed = subprocess.run([*pip, *REQUIREMENTS, "-e", f"{ROOT}[similarity]"], check=False)
     if installed.returncode != 0:
         sys.exit("kit.py: pip не смог поставить nox и набор в .venv (вывод pip выше).")
     STAMP.write_text(json.dumps(wanted, indent=2) + "\n", encoding="utf-8")
@@ -157,7 +158,7 @@ def main(argv: list[str]) -> int:
         print(f"kit.py: нужен Python {floor} или новее, а это {sys.version.split()[0]}.")
         return 2
     sessions = nox_sessions()
-    if not argv or argv[0] in {"-h", "--help", "help"}:
+    if not argv or argv[0] in {"-h", "--help"}:
         own = sorted(name for name, tags in sessions.items() if "harness" not in tags)
         print(USAGE.format(sessions=", ".join(own)), end="")
         return 0 if argv else 2

@@ -122,8 +122,10 @@ def messages(proto: dict[str, Any], key: str, level: int) -> str:
         out.append(f"(msg-{side}-{name})=\n{hashes} {code(name)}\n")
         out.append(spec["summary_ru"] + "\n")
         out.append(fields_table(spec["schema"], proto["definitions"]))
-        body = "\n".join(wire(e) for e in examples)
-        out.append(f"{label} (одна строка на проводе, за ней `\\n`):\n\n```json\n{body}\n```\n")
+        out.append(f"{label} (одна строка на проводе, за ней `\\n`):\n")
+        # One block per message: on a narrow column a long line wraps, indented (kit.css).
+        block = "```{{code-block}} json\n:class: wire-example\n\n{}\n```\n"
+        out += [block.format(wire(e)) for e in examples]
     return "\n".join(out)
 
 

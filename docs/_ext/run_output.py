@@ -1,13 +1,16 @@
 """Show the real output of kit commands, produced when the site is built.
 
-```{run-output} python -m harness list
+```{run-output} python3 kit.py list
 ```
 
-runs the command in the kit's root with the interpreter that builds the docs
-(a leading ``python`` means ``sys.executable``) and shows ``$ command`` followed
-by what it printed. ``:returncode: N`` states the exit status the page expects
-(default 0); any other status fails the build, so a page never shows output
-that the kit no longer produces.
+runs the command in the kit's root and shows ``$ command`` followed by what it printed.
+``python3 kit.py VERB`` runs ``python -m harness VERB`` with the interpreter that builds
+the docs (the kit is installed there, as in the kit's own ``.venv``); a leading
+``python`` means that interpreter too.  Commands run in a pseudo-terminal
+``:columns:`` wide (default 88, which fits the page column), so tables come out as a
+person sees them in a terminal of that width.  ``:returncode: N`` states the exit
+status the page expects (default 0); any other status fails the build, so a page never
+shows output that the kit no longer produces.
 
 ```{python-run}
 print("Привет".encode())
@@ -18,13 +21,16 @@ runs the block with the same interpreter and shows the code and its output.
 
 from __future__ import annotations
 
+import codecs
 import json
 import os
 import re
+import select
 import shlex
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -34,14 +40,44 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import SphinxDirective
 
 TIMEOUT = 120
+COLUMNS = 88  # a terminal this wide fits furo's narrowest desktop column (46em) at its code size
+ESCAPES = re.compile(r"\x1b(?:\[[0-9;?]*[ -/]*[@-~]|[@-Z\\-_])")  # ANSI control sequences
 
 
 def kit_root(directive: SphinxDirective) -> Path:
     return Path(directive.env.app.confdir).parent
 
 
+def prompt(words: list[str], width: int = COLUMNS) -> str:
+    """``$ command`` as a terminal shows it, continued with `` \\`` past ``width`` columns."""
+    units: list[str] = []  # an option stays on one line with its value
+    for word in words:
+        if units and units[-1].startswith("-") and " " not in units[-1] and word[:1] != "-":
+            units[-1] += " " + word
+        else:
+            units.append(word)
+    lines = ["$"]
+    for word in units:
+        if len(lines[-1]) + 1 + len(word) > width - 2 and len(lines[-1]) > 4:
+            lines[-1] += " \\"
+            lines.append("   ")
+        lines[-1] += " " + word
+    return "\n".join(lines)
+
+
+def command_argv(shown: str) -> list[str]:
+    """The command a page shows, as the docs build runs it (see the module docstring)."""
+    argv = shlex.split(shown)
+    if argv[:2] == ["python3", "kit.py"]:
+        verb = ["--help"] if argv[2:3] == ["help"] else argv[2:3]  # kit.py help: the verbs
+        return [sys.executable, "-m", "harness", *verb, *argv[3:]]
+    if argv[0] == "python":
+        return [sys.executable, *argv[1:]]
+    return argv
+
+
 def run(
-    argv: list[str], cwd: Path, timeout: float, columns: int = 88
+    argv: list[str], cwd: Path, timeout: float, columns: int = COLUMNS
 ) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS=str(columns), NO_COLOR="1", TERM="dumb")
     return subprocess.run(
@@ -58,6 +94,44 @@ def run(
     )
 
 
+def run_in_terminal(
+    argv: list[str], cwd: Path, timeout: float, columns: int = COLUMNS
+) -> subprocess.CompletedProcess[str]:
+    """Run ``argv`` in a pseudo-terminal ``columns`` wide; stdout and stderr as one text.
+
+    Programs size their tables to a terminal (rich does), not to ``COLUMNS`` in a pipe, so
+    this is what a person with a terminal of that width sees.  ``TERM=dumb`` and
+    ``NO_COLOR`` keep colours and cursor movement out; any escape left is removed.
+    """
+    from ptyprocess import PtyProcessUnicode  # the kit's own dependency (pexpect)
+
+    env = dict(os.environ, PYTHONUNBUFFERED="1", COLUMNS=str(columns), NO_COLOR="1", TERM="dumb")
+    proc = PtyProcessUnicode.spawn(
+        argv, cwd=str(cwd), env=env, dimensions=(50, columns), echo=False
+    )
+    proc.decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    chunks: list[str] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise subprocess.TimeoutExpired(argv, timeout)
+            if not select.select([proc.fd], [], [], min(left, 1.0))[0]:
+                continue
+            try:
+                chunks.append(proc.read(65536))
+            except EOFError:  # the program ended and its terminal is drained
+                break
+        proc.wait()
+    finally:
+        if proc.isalive():
+            proc.terminate(force=True)
+    text = ESCAPES.sub("", "".join(chunks)).replace("\r\n", "\n").replace("\r", "")
+    status = proc.exitstatus if proc.exitstatus is not None else 128 + (proc.signalstatus or 0)
+    return subprocess.CompletedProcess(argv, status, text, None)
+
+
 class RunOutput(SphinxDirective):
     """Run one command of the kit at build time and show its real output."""
 
@@ -72,19 +146,18 @@ class RunOutput(SphinxDirective):
 
     def run(self) -> list[nodes.Node]:
         shown = self.arguments[0]
-        argv = shlex.split(shown)
-        if argv[0] == "python":
-            argv[0] = sys.executable
+        argv = command_argv(shown)
         cwd = kit_root(self) / self.options.get("cwd", ".")
         expected = self.options.get("returncode", 0)
-        done = run(argv, cwd, self.options.get("timeout", TIMEOUT), self.options.get("columns", 88))
+        timeout = self.options.get("timeout", TIMEOUT)
+        done = run_in_terminal(argv, cwd, timeout, self.options.get("columns", COLUMNS))
         if done.returncode != expected:
             raise self.error(
                 f"`{shown}` завершилась с кодом {done.returncode}, а страница ждёт {expected}:\n"
                 + done.stdout[-3000:]
             )
         output = done.stdout.replace(f"{kit_root(self)}/", "").rstrip()  # paths as in the kit
-        text = f"$ {shown}\n{output}"
+        text = f"{prompt(shlex.split(shown))}\n{output}"
         block = nodes.literal_block(text, text, language="console")
         block["classes"].append("run-output")
         return [block]
@@ -123,7 +196,7 @@ class GradedBug(SphinxDirective):
 
     The ``-`` line (indentation ignored) must occur exactly once in ``reference/FILE``;
     it is replaced by the ``+`` line with the same indentation. The copy (both reference
-    programs, one of them broken) is graded with ``python -m harness grade``.
+    programs, one of them broken) is graded with ``python3 kit.py grade`` (the harness).
     """
 
     required_arguments = 1
@@ -148,15 +221,15 @@ class GradedBug(SphinxDirective):
             argv = [sys.executable, "-m", "harness", "grade", str(folder)]
             for scenario in scenarios:
                 argv += ["--scenario", scenario]
-            done = run(argv, root, TIMEOUT)
+            done = run_in_terminal(argv, root, TIMEOUT)
         if done.returncode != 0:
             raise self.error(f"проверка завершилась с кодом {done.returncode}:\n{done.stdout}")
-        shown = " ".join(
-            ["python -m harness grade submission", *(f"--scenario {s}" for s in scenarios)]
+        shown = prompt(
+            ["python3", "kit.py", "grade", "submission", *(f"--scenario {s}" for s in scenarios)]
         )
         diff = f"--- reference/{name}\n+++ submission/{name}\n- {was}\n+ {new}"
         patch = nodes.literal_block(diff, diff, language="diff")
-        out = f"$ {shown}\n{done.stdout.replace(str(folder), 'submission').rstrip()}"
+        out = f"{shown}\n{done.stdout.replace(str(folder), 'submission').rstrip()}"
         verdict = nodes.literal_block(out, out, language="console")
         verdict["classes"].append("run-output")
         return [patch, verdict]
@@ -193,20 +266,22 @@ class BatchDemo(SphinxDirective):
             broken_copy(root, base / "submissions" / "petrov", "server.py", ECHO_OLD, ECHO_NEW)
             argv = [sys.executable, "-m", "harness", "batch", "submissions", "--jobs", "2"]
             argv += ["--out", "grades", "--part", "2"]
-            done = run(argv, base, TIMEOUT)
+            done = run_in_terminal(argv, base, TIMEOUT)
             if done.returncode != 0:
                 raise self.error(f"batch завершился с кодом {done.returncode}:\n{done.stdout}")
             files = {
                 name: (base / "grades" / name).read_text(encoding="utf-8")
                 for name in ("grades.csv", "summary.md")
             }
-        out = "$ python -m harness batch submissions --jobs 2 --out grades --part 2\n"
+        out = "$ python3 kit.py batch submissions --jobs 2 --out grades --part 2\n"
         out += done.stdout.rstrip()
         blocks: list[nodes.Node] = [nodes.literal_block(out, out, language="console")]
         for name, text in files.items():
             blocks.append(nodes.paragraph(text=f"grades/{name}:"))
             lang = "text" if name.endswith(".csv") else "markdown"
-            blocks.append(nodes.literal_block(text, text.rstrip(), language=lang))
+            block = nodes.literal_block(text, text.rstrip(), language=lang)
+            block["classes"].append("wrapped")  # wide rows wrap instead of running off
+            blocks.append(block)
         return blocks
 
 
@@ -239,14 +314,15 @@ class ReportSamples(SphinxDirective):
                 for name in ("results.json", "junit.xml", "report.json", "report.html")
             }
         self.env.kit_sample_report = texts["report.html"].replace(str(base) + "/", "")  # type: ignore[attr-defined]
-        shown = " ".join(
+        shown = prompt(
             [
-                "python -m harness grade submission",
+                *["python3", "kit.py", "grade", "submission"],
                 *(f"--scenario {s}" for s in scenarios),
-                "--json report.json --junit junit.xml --gradescope results.json --html report.html",
+                *("--json report.json", "--junit junit.xml"),
+                *("--gradescope results.json", "--html report.html"),
             ]
         )
-        out: list[nodes.Node] = [nodes.literal_block(shown, "$ " + shown, language="console")]
+        out: list[nodes.Node] = [nodes.literal_block(shown, shown, language="console")]
         gradescope = cut_strings(json.loads(texts["results.json"]), 160)
         report = cut_strings(json.loads(texts["report.json"]), 100)
         for title, text, lang in (
@@ -259,7 +335,9 @@ class ReportSamples(SphinxDirective):
             ("report.json:", json.dumps(report, ensure_ascii=False, indent=2), "json"),
         ):
             out.append(nodes.paragraph(text=title))
-            out.append(nodes.literal_block(text, text.replace(str(root) + "/", ""), language=lang))
+            block = nodes.literal_block(text, text.replace(str(root) + "/", ""), language=lang)
+            block["classes"].append("wrapped")  # long strings wrap instead of running off (kit.css)
+            out.append(block)
         return out
 
 

@@ -41,9 +41,14 @@ ROW_H = 28
 TOP = 56
 BOX_H = 30
 MIN_GAP = 150
-FITS_PX = 720  # the width of furo's content column
+LABEL_PAD = 12  # clear space between a label and the lifelines on either side
+LINE_H = 14  # a label wrapped onto more lines takes this much more height per line
+FITS_PX = 720  # furo's content column: wider diagrams wrap their labels to stay inside it
+MIN_LABEL = 18  # characters a label line keeps, however narrow the gaps get
+SILENT_CAPTION = 16  # room under an actor's box for "не читает"
 LINE_SHOWN = 240  # longer lines are cut in the listing, and say so
 TEXT_MAX = 18  # characters of chat text kept in an arrow label
+NBSP = "\u00a0"  # keeps "→ Bob" on one line when a label wraps
 
 
 def clip(text: str, limit: int) -> str:
@@ -73,9 +78,9 @@ def summary(event: Event) -> str:
     if "from_username" in msg and "to_username" in msg:
         parts.append(f"{msg['from_username']}→{msg['to_username']}")
     elif "from_username" in msg:
-        parts.append(f"от {msg['from_username']}")
+        parts.append(f"от{NBSP}{msg['from_username']}")
     if "target_username" in msg:
-        parts.append(f"→ {msg['target_username']}")
+        parts.append(f"→{NBSP}{msg['target_username']}")
     if "accepted" in msg:
         parts.append(f"accepted={json.dumps(msg['accepted'])}")
     if "reason" in msg:
@@ -135,59 +140,110 @@ def box_width(name: str) -> float:
     return max(len(display(name)) * CHAR_W + 24, 84)
 
 
-def layout_centred(clients: list[str], rows: list[Row]) -> tuple[list[str], dict[str, float]]:
-    """First client, server, other clients; lifelines far enough apart for the labels."""
-    names = [*clients[:1], SERVER, *clients[1:]]
-    index = {n: i for i, n in enumerate(names)}
-    x = {names[0]: box_width(names[0]) / 2 + 8}
-    for k in range(1, len(names)):
-        here, before = names[k], names[k - 1]
-        need = x[before] + max(MIN_GAP, box_width(before) / 2 + box_width(here) / 2 + 24)
-        for number, row in enumerate(rows, 1):
-            if row.first.kind in ("signal", "exit"):
-                continue
-            ends = sorted((index[row.first.who], index[SERVER]))
-            if ends[1] == k:
-                width = len(arrow_label(number, row)) * CHAR_W + 36
-                need = max(need, x[names[ends[0]]] + width)
-        x[here] = need
-    return names, x
+def label_px(text: str) -> float:
+    return len(text) * CHAR_W
 
 
-def layout_server_left(clients: list[str], rows: list[Row]) -> tuple[list[str], dict[str, float]]:
-    """Server, then clients at a fixed gap; labels start at the server and may cross lifelines."""
-    names = [SERVER, *clients]
-    notes = [
-        (len(note_text(r.first)) + 4) * CHAR_W / 2 + 16
-        for r in rows
-        if r.first.kind in ("signal", "exit")
-    ]
-    x = {SERVER: max([box_width(SERVER) / 2 + 8, *notes])}
-    for before, here in zip(names, names[1:]):
-        x[here] = x[before] + max(MIN_GAP, box_width(before) / 2 + box_width(here) / 2 + 24)
-    return names, x
+def label_gap(names: list[str], who: str) -> int:
+    """The gap (between lifelines ``k`` and ``k + 1``) that holds the label of an arrow
+    between ``who`` and the server: the one next to the client, which no lifeline crosses."""
+    client, server = names.index(who), names.index(SERVER)
+    return client if client < server else client - 1
 
 
-def svg_width(names: list[str], x: dict[str, float], rows: list[Row]) -> float:
-    last = names[-1]
-    width = x[last] + box_width(last) / 2 + 8
-    for number, row in enumerate(rows, 1):
-        if row.first.kind in ("signal", "exit"):
-            width = max(width, x[SERVER] + (len(note_text(row.first)) + 4) * CHAR_W / 2 + 20)
+def note_half(row: Row, number: int) -> float:
+    """Half the width of the note box drawn centred on the server's lifeline."""
+    return (label_px(f"{number}. {note_text(row.first)}") + 16) / 2
+
+
+def wrap(text: str, limit: int) -> list[str]:
+    """Break a label into lines of at most ``limit`` characters, at spaces where it can."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split(" "):
+        while len(word) > limit:  # nowhere to break: cut the word itself
+            if line:
+                lines.append(line)
+                line = ""
+            lines.append(word[:limit])
+            word = word[limit:]
+        if not line:
+            line = word
+        elif len(line) + 1 + len(word) <= limit:
+            line += " " + word
         else:
-            left = min(x[row.first.who], x[SERVER])
-            width = max(width, left + len(arrow_label(number, row)) * CHAR_W + 30)
-    return width
+            lines.append(line)
+            line = word
+    return [*lines, line] if line else lines
 
 
-def plan(clients: list[str], rows: list[Row]) -> tuple[list[str], dict[str, float], float]:
-    """The centred layout when it fits the page column, else the narrower server-left one."""
-    names, x = layout_centred(clients, rows)
-    width = svg_width(names, x, rows)
-    if width > FITS_PX and len(clients) > 1:
-        names, x = layout_server_left(clients, rows)
-        width = svg_width(names, x, rows)
-    return names, x, width
+@dataclass
+class Layout:
+    """Where the lifelines go and how many characters a label line may take in each gap."""
+
+    names: list[str]
+    x: dict[str, float]
+    limits: list[int]  # per gap
+    width: float
+
+    def label_x(self, who: str) -> float:
+        return self.x[self.names[label_gap(self.names, who)]] + LABEL_PAD
+
+    def label_lines(self, number: int, row: Row) -> list[str]:
+        limit = self.limits[label_gap(self.names, row.first.who)]
+        return wrap(arrow_label(number, row), limit)
+
+
+def share(base: list[float], natural: list[float], room: float) -> list[float]:
+    """Gap widths: natural where they all fit in ``room``, else the widest capped evenly."""
+    if sum(natural) <= room:
+        return natural
+    low, high = 0.0, max(natural)
+    for _ in range(40):  # bisect the cap: sum(max(base, min(natural, cap))) == room
+        cap = (low + high) / 2
+        if sum(max(b, min(n, cap)) for b, n in zip(base, natural)) > room:
+            high = cap
+        else:
+            low = cap
+    return [max(b, min(n, low)) for b, n in zip(base, natural)]
+
+
+def layout(clients: list[str], rows: list[Row]) -> Layout:
+    """First client, server, other clients, each gap wide enough for the labels it holds.
+
+    An arrow's label sits in the gap next to its client (``label_gap``), so no label text
+    runs through a lifeline, whichever lifelines the arrow itself passes; a note over the
+    server's lifeline stays clear of its neighbours.  When the labels on one line would
+    make the diagram wider than the page column, the widest gaps are narrowed and their
+    labels wrap onto more lines.
+    """
+    names = [*clients[:1], SERVER, *clients[1:]]
+    server = names.index(SERVER)
+    note = max(
+        (note_half(r, n) for n, r in enumerate(rows, 1) if r.first.kind in ("signal", "exit")),
+        default=0.0,
+    )
+    base = [
+        max(MIN_GAP, box_width(left) / 2 + box_width(right) / 2 + 24)
+        for left, right in zip(names, names[1:])
+    ]
+    for k in (server - 1, server):  # the gaps on either side of the server's lifeline
+        if 0 <= k < len(base):
+            base[k] = max(base[k], note + LABEL_PAD)
+    natural = list(base)
+    for number, row in enumerate(rows, 1):
+        if row.first.kind not in ("signal", "exit"):
+            k = label_gap(names, row.first.who)
+            natural[k] = max(natural[k], label_px(arrow_label(number, row)) + 2 * LABEL_PAD)
+    left = max(box_width(names[0]) / 2, note if server == 0 else 0.0) + 8
+    right = max(box_width(names[-1]) / 2, note if names[-1] == SERVER else 0.0) + 8
+    least = [max(b, MIN_LABEL * CHAR_W + 2 * LABEL_PAD) for b in base]
+    gaps = share(least, natural, FITS_PX - left - right)
+    x = {names[0]: left}
+    for k, name in enumerate(names[1:]):
+        x[name] = x[names[k]] + gaps[k]
+    limits = [int((gap - 2 * LABEL_PAD) / CHAR_W) for gap in gaps]
+    return Layout(names, x, limits, x[names[-1]] + right)
 
 
 def display(name: str) -> str:
@@ -201,8 +257,16 @@ def arrow_label(number: int, row: Row) -> str:
 
 def render_svg(title: str, clients: list[str], silent: set[str], events: list[Event]) -> str:
     rows = rows_of(events)
-    names, x, width = plan(clients, rows)
-    height = TOP + len(rows) * ROW_H + 24
+    plan = layout(clients, rows)
+    names, x, width = plan.names, plan.x, plan.width
+    ys, y = [], float(TOP)
+    for number, row in enumerate(rows, 1):
+        extra = (
+            0 if row.first.kind in ("signal", "exit") else len(plan.label_lines(number, row)) - 1
+        )
+        y += ROW_H + extra * LINE_H
+        ys.append(y)
+    height = round(y) + 24
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height}" '
         f'viewBox="0 0 {width:.0f} {height}" role="img" aria-label="{html.escape(title)}" '
@@ -211,52 +275,59 @@ def render_svg(title: str, clients: list[str], silent: set[str], events: list[Ev
     ]
     for name in names:
         w = box_width(name)
+        top = 8 + BOX_H + (SILENT_CAPTION if name in silent else 0)  # the caption, then the line
         out.append(
-            f'<g class="actor"><line class="lifeline" x1="{x[name]:.0f}" y1="{8 + BOX_H}" '
+            f'<g class="actor"><line class="lifeline" x1="{x[name]:.0f}" y1="{top}" '
             f'x2="{x[name]:.0f}" y2="{height - 8}" stroke="#999" stroke-dasharray="4 4"/>'
             f'<rect x="{x[name] - w / 2:.0f}" y="8" width="{w:.0f}" height="{BOX_H}" rx="4" '
             f'fill="none" stroke="#888"/>'
             f'<text x="{x[name]:.0f}" y="{8 + BOX_H / 2 + 5}" text-anchor="middle">'
             f"{html.escape(display(name))}</text>"
             + (
-                f'<text x="{x[name]:.0f}" y="{8 + BOX_H + 15}" text-anchor="middle" '
+                f'<text x="{x[name]:.0f}" y="{8 + BOX_H + 12}" text-anchor="middle" '
                 'font-size="11" font-style="italic">не читает</text>'
                 if name in silent
                 else ""
             )
             + "</g>"
         )
-    for number, row in enumerate(rows, 1):
-        y = TOP + number * ROW_H
+    for number, (row, y) in enumerate(zip(rows, ys), 1):
         event = row.first
         if event.kind in ("signal", "exit"):
             text = f"{number}. {note_text(event)}"
             w = len(text) * CHAR_W + 16
             out.append(
-                f'<g class="note"><rect x="{x[SERVER] - w / 2:.0f}" y="{y - 17}" width="{w:.0f}" '
-                f'height="22" rx="3" fill="none" stroke="#888"/>'
-                f'<text x="{x[SERVER]:.0f}" y="{y - 2}" text-anchor="middle">'
+                f'<g class="note"><rect x="{x[SERVER] - w / 2:.0f}" y="{y - 17:.0f}" '
+                f'width="{w:.0f}" height="22" rx="3" fill="none" stroke="#888"/>'
+                f'<text x="{x[SERVER]:.0f}" y="{y - 2:.0f}" text-anchor="middle">'
                 f"{html.escape(text)}</text></g>"
             )
             continue
-        out.append(arrow(x, number, row, y))
+        out.append(arrow(plan, number, row, y))
     out.append("</svg>")
     return "\n".join(out)
 
 
-def arrow(x: dict[str, float], number: int, row: Row, y: float) -> str:
-    event = row.first
+def arrow(plan: Layout, number: int, row: Row, y: float) -> str:
+    """One arrow and its label, the label's last line just above the arrow."""
+    event, x = row.first, plan.x
     to_server = event.kind in ("send", "close")
     start, end = (x[event.who], x[SERVER]) if to_server else (x[SERVER], x[event.who])
     tip = -9 if end > start else 9
     dash = ' stroke-dasharray="6 4"' if event.kind in ("close", "eof") else ""
     side = "to-server" if to_server else "from-server"
-    label = html.escape(arrow_label(number, row))
+    lines = plan.label_lines(number, row)
+    left = plan.label_x(event.who)
+    first = y - 8 - (len(lines) - 1) * LINE_H
+    label = "".join(
+        f'<tspan x="{left:.0f}" y="{first + i * LINE_H:.0f}">{html.escape(line)}</tspan>'
+        for i, line in enumerate(lines)
+    )
     return (
-        f'<g class="arrow {side}"><line x1="{start:.0f}" y1="{y}" x2="{end + tip:.0f}" y2="{y}" '
-        f'stroke="currentColor" stroke-width="1.4"{dash}/>'
-        f'<path d="M{end:.0f},{y} l{tip},-5 l0,10 z" stroke="none" fill="currentColor"/>'
-        f'<text x="{min(start, end) + 12:.0f}" y="{y - 8}">{label}</text></g>'
+        f'<g class="arrow {side}"><line x1="{start:.0f}" y1="{y:.0f}" x2="{end + tip:.0f}" '
+        f'y2="{y:.0f}" stroke="currentColor" stroke-width="1.4"{dash}/>'
+        f'<path d="M{end:.0f},{y:.0f} l{tip},-5 l0,10 z" stroke="none" fill="currentColor"/>'
+        f"<text>{label}</text></g>"
     )
 
 

@@ -1,8 +1,7 @@
 """The Sphinx site builds with warnings as errors and works offline.
 
-The site is built once per test session into a temporary folder, exactly as
-`nox -s docs` builds it (`sphinx-build -W --keep-going -b html`), then the
-produced HTML and CSS are inspected.
+The site is built once per test session (the `site` fixture in conftest.py), exactly as
+`nox -s docs` builds it, then the produced HTML and CSS are inspected.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -22,25 +19,8 @@ DOCS = ROOT / "docs"
 PROTOCOL = json.loads((ROOT / "lab" / "protocol.json").read_text(encoding="utf-8"))
 REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
 CSS_REMOTE = re.compile(r"(@import\s+(url\()?|url\()\s*['\"]?\s*(https?:)?//", re.I)
-BUILD_TIMEOUT = 600
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("site")
-    done = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-b", "html", "-q", DOCS, out],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=BUILD_TIMEOUT,
-        check=False,
-    )
-    assert done.returncode == 0, f"sphinx-build -W failed:\n{done.stdout[-5000:]}"
-    return out
 
 
 class ResourceLinks(HTMLParser):
