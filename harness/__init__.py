@@ -33,6 +33,7 @@ Reports and tools that read them (they never import the runner, the sandbox or s
 
 - ``report``     — scorecard, JSON, JUnit, Gradescope and HTML renderings of a report.
 - ``roster``     — which folder of a class is which student, and where their programs are.
+- ``gradebook``  — a class's gradebook rows: each student's status, score and reason.
 - ``similarity`` — similarity of a class's programs, the skeletons not counted.
 - ``classpage``  — the one-file HTML page of a class.
 - ``classroom``  — GitHub Classroom's autograding reporter output.

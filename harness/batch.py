@@ -37,35 +37,30 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-from harness import __version__
+from harness import __version__, classpage, similarity
+from harness.cliargs import EXIT_OK, add_run_options, load_entries, usage_error
+from harness.gradebook import (
+    ERROR,
+    GRADED,
+    NO_PROGRAM,
+    NOT_GRADED,
+    STATUS_TEXT,
+    Row,
+    counts,
+)
 from harness.kit import RUBRIC_FILE
 from harness.roster import CACHE_NAMES, Roster, Student, read_class
-from harness.verdict import FLAKY, PASSED, SKIPPED, GradeReport
+from harness.verdict import PASSED, SKIPPED, GradeReport
 
 SUBMISSION_TIMEOUT = 300  # seconds for one student's grading process
 KILL_TIMEOUT = 5.0  # seconds to wait for killed processes to be gone
 PR_SET_CHILD_SUBREAPER = 36
 
-GRADED = "graded"
-NO_PROGRAM = "no_program"
-ERROR = "error"
-NOT_GRADED = "not_graded"  # the batch was interrupted before (or while) grading it
-STATUS_TEXT = {
-    GRADED: "проверено",
-    NO_PROGRAM: "нет программы",
-    ERROR: "ошибка проверки",
-    NOT_GRADED: "не проверено (прервано)",
-}
-NOT_PASSED = ("failed", "timed_out", "error", FLAKY)  # every status but passed and skipped
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from harness.cliargs import add_run_options
-
     parser = subparsers.add_parser(
         "batch", help="проверить группу (каждая папка внутри DIR — один студент)"
     )
@@ -94,60 +89,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_run_options(parser)
     parser.set_defaults(func=cmd_batch)
-
-
-# -- one row per student ----------------------------------------------------------------------
-@dataclass
-class Row:
-    """A student's line of the gradebook."""
-
-    student: Student
-    status: str
-    max_score: float
-    report: GradeReport | None = None
-    cached: bool = False
-    error: str = ""
-
-    @property
-    def name(self) -> str:
-        return self.student.name
-
-    @property
-    def score(self) -> float | None:
-        """Points; 0 without a program; None when not graded (harness error, interrupted)."""
-        if self.report is not None:
-            return self.report.score
-        return 0.0 if self.status == NO_PROGRAM else None
-
-    @property
-    def max_points(self) -> float:
-        return self.report.max_score if self.report is not None else self.max_score
-
-    @property
-    def reason(self) -> str:
-        """Why the score is what it is, beyond the scenarios: where found, what went wrong."""
-        parts = [self.student.note] if self.student.note else []
-        if self.report is not None:
-            parts += [f"{f.program}: {f.problem}" for f in self.report.findings]
-            first = next((r for r in self.report.results if r.status in NOT_PASSED), None)
-            if first is not None and not self.report.findings:
-                said = (first.got or first.reason or first.expected).strip().splitlines()
-                parts.append(f"«{first.title}»: {said[0][:160]}" if said else f"«{first.title}»")
-        if self.status == ERROR:
-            parts.append(self.error)
-        elif self.status == NOT_GRADED:
-            parts.append("проверка прервана до конца этой работы; запустите batch снова")
-        return "; ".join(parts)
-
-    def not_passed(self) -> list[str]:
-        if self.report is None:
-            return []
-        return [r.id for r in self.report.results if r.status in NOT_PASSED]
-
-    def skipped(self) -> list[str]:
-        if self.report is None:
-            return []
-        return [r.id for r in self.report.results if r.status == SKIPPED]
 
 
 def fingerprint(folder: Path, rubric: Path, argv: list[str]) -> str:
@@ -483,10 +424,6 @@ def class_summary(rows: list[Row]) -> list[dict[str, Any]]:
     return sorted(stats.values(), key=lambda s: (-s["not_passed"], -s["skipped"], s["id"]))
 
 
-def counts(rows: list[Row]) -> collections.Counter[str]:
-    return collections.Counter(row.status for row in rows)
-
-
 def _md(text: str) -> str:
     """Text from a submission inside a Markdown table cell or list item."""
     return " ".join(text.split()).replace("|", "\\|").replace("<", "&lt;")
@@ -671,8 +608,6 @@ def grade_class(
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
-    from harness.cliargs import EXIT_OK, load_entries, usage_error
-
     files = [d for d in args.dirs if d.exists() and not d.is_dir()]
     if files:
         return usage_error(
@@ -746,8 +681,6 @@ class Outputs:
         note: str = "",
         similarity_page: Path | None = None,
     ) -> None:
-        from harness import classpage
-
         write_gradebook(self.gradebook, rows)
         write_moodle(self.moodle, rows)
         write_summary(
@@ -764,8 +697,6 @@ def check_similarity(
     args: argparse.Namespace, rows: list[Row], threshold: float | None
 ) -> tuple[list[Any] | None, str, Path | None, int | None]:
     """Pairs, a note, the report and the signal that cut it short (Ctrl+C stops it too)."""
-    from harness import similarity
-
     page = args.out / "similarity.html"
     students = [(row.name, row.student.programs) for row in rows if row.student.programs]
     with interrupts_raise():

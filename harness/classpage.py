@@ -12,10 +12,9 @@ import html
 import os
 import urllib.parse
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from harness.batch import Row
+from harness.gradebook import ERROR, GRADED, NO_PROGRAM, NOT_GRADED, STATUS_TEXT, Row, counts
 
 BINS = 10
 CSS = """
@@ -53,8 +52,6 @@ def _fmt(value: float | None) -> str:
 
 def distribution_svg(rows: list[Row]) -> str:
     """Bars: how many graded students scored in each tenth of the maximum; no program apart."""
-    from harness.batch import GRADED, NO_PROGRAM
-
     counts = [0] * BINS
     for row in rows:
         if row.status == GRADED and row.score is not None:
@@ -140,8 +137,6 @@ def write_class_page(
     pairs: list[Any] | None = None,
     similarity_page: Path | None = None,
 ) -> None:
-    from harness.batch import GRADED, STATUS_TEXT, counts
-
     c = counts(rows)
     titles = {s["id"]: s["title"] for s in summary}
     body = ["<h1>Сводка по группе</h1>"]
@@ -152,8 +147,8 @@ def write_class_page(
         )
     body.append(
         f"<p>Студентов: {len(rows)}; проверено: {c[GRADED]}; "
-        f"без программы: {c['no_program']}; ошибок проверки: {c['error']}; "
-        f"не проверено: {c['not_graded']}.</p>"
+        f"без программы: {c[NO_PROGRAM]}; ошибок проверки: {c[ERROR]}; "
+        f"не проверено: {c[NOT_GRADED]}.</p>"
     )
     body += ["<h2>Распределение баллов</h2>", distribution_svg(rows)]
     body += [

@@ -24,12 +24,14 @@ import html
 import io
 import itertools
 import os
+import shlex
 import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.cliargs import EXIT_OK, usage_error
 from harness.kit import kit_file
 from harness.roster import PROGRAMS, read_class
 
@@ -43,7 +45,11 @@ CONTEXT = 8  # lines shown around matching code; the rest is "..."
 
 
 class SimilarityUnavailable(RuntimeError):
-    """copydetect is not installed (the message says how to install it, in Russian)."""
+    """copydetect is not installed (the message says how to install it, in Russian).
+
+    It is an optional extra of the kit (``pip install -e '.[similarity]'``): it brings numpy
+    and matplotlib, which grading does not need.  It is imported only here, when a check runs.
+    """
 
 
 @dataclass
@@ -87,8 +93,8 @@ def _copydetect() -> Any:
         import copydetect.utils
     except ImportError as exc:
         raise SimilarityUnavailable(
-            "сходство не проверено: нет пакета copydetect "
-            "(python -m pip install copydetect, или pip install -e . в корне набора)"
+            "сходство не проверено: нет пакета copydetect; поставьте его командой "
+            f"{shlex.quote(sys.executable)} -m pip install 'copydetect>=0.5'"
         ) from exc
     return copydetect
 
@@ -258,8 +264,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def cmd_similarity(args: argparse.Namespace) -> int:
-    from harness.cliargs import EXIT_OK, usage_error
-
     missing = [d for d in args.dirs if not d.is_dir()]
     if missing:
         return usage_error("нет папки " + ", ".join(map(str, missing)))
