@@ -35,7 +35,7 @@ def install(session: nox.Session, *groups: str, kit: bool = True) -> None:
     """Install the kit (harness and its dependencies) plus the named dependency groups."""
     deps = [dep for group in groups for dep in nox.project.dependency_groups(PYPROJECT, group)]
     if kit:
-        deps += ["-e", "."]
+        deps += ["-e", ".[similarity]"]
     if deps:
         session.install(*deps)
 

@@ -109,77 +109,36 @@ def test_grade_on_an_empty_folder_or_a_file_says_so_in_one_line(tmp_path: Path) 
     assert "файл, а нужна папка" in proc.stderr and "нет папки" not in proc.stderr
 
 
-# -- what the class tools import ---------------------------------------------------------
-CLASS_TOOLS = ("roster", "gradebook", "classpage", "similarity")
-NEVER_IMPORTED = ("harness.runner", "harness.sandbox", "harness.scenarios")
+# -- what the class tools import (the whole graph: test_structure.py) ---------------------
+CLASS_TOOLS = ("roster", "gradebook", "classpage", "similarity", "batch")
+HEAVY = ("copydetect", "numpy", "matplotlib")  # the similarity extra
 
 
-def harness_imports() -> dict[str, list[tuple[str, bool]]]:
-    """Each harness module -> the harness modules it imports, and whether inside a function
-    (imports under ``if TYPE_CHECKING:`` are left out: they never run)."""
-    modules = {
-        ".".join(p.relative_to(KIT).with_suffix("").parts).removesuffix(".__init__"): p
-        for p in sorted((KIT / "harness").rglob("*.py"))
-    }
-    graph: dict[str, list[tuple[str, bool]]] = {}
-
-    def visit(module: str, node: ast.AST, in_function: bool) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.dump(child.test):
-                continue
-            inner = in_function or isinstance(child, (ast.FunctionDef, ast.AsyncFunctionDef))
-            names: list[str] = []
-            if isinstance(child, ast.Import):
-                names = [a.name for a in child.names]
-            elif isinstance(child, ast.ImportFrom) and child.module and not child.level:
-                names = [child.module, *(f"{child.module}.{a.name}" for a in child.names)]
-            graph[module] += [(n, inner) for n in names if n in modules and n != module]
-            visit(module, child, inner)
-
-    for module, path in modules.items():
-        graph[module] = []
-        visit(module, ast.parse(path.read_text(encoding="utf-8")), False)
-    return graph
+def harness_imports_inside_functions(path: Path) -> list[str]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Import):
+                    names = [a.name for a in inner.names]
+                elif isinstance(inner, ast.ImportFrom):
+                    names = [inner.module or ""]
+                else:
+                    continue
+                if any(n.split(".")[0] == "harness" for n in names):
+                    found.append(f"{path.name}:{inner.lineno}: {ast.unparse(inner)}")
+    return found
 
 
-def test_the_harness_import_graph_has_no_cycle_counting_imports_inside_functions() -> None:
-    graph = harness_imports()
-    state: dict[str, str] = {}
-
-    def cycle_from(module: str, path: list[str]) -> list[str]:
-        state[module] = "open"
-        for target, _ in graph[module]:
-            if state.get(target) == "open":
-                return [*path, module, target]
-            if target not in state and (found := cycle_from(target, [*path, module])):
-                return found
-        state[module] = "done"
-        return []
-
-    for module in graph:
-        if module not in state:
-            assert cycle_from(module, []) == []
-
-
-def test_class_tools_import_no_runner_sandbox_or_scenarios_and_nothing_lazily() -> None:
-    graph = harness_imports()
-    for tool in (*CLASS_TOOLS, "batch"):
-        lazy = [t for t, inner in graph[f"harness.{tool}"] if inner]
-        assert lazy == [], f"harness.{tool} imports inside functions: {lazy}"
+def test_class_tools_import_at_the_top_only_and_load_no_copydetect() -> None:
+    """No harness import inside a function (none hides a cycle); copydetect, the optional
+    extra with numpy and matplotlib, is loaded only when a similarity check runs."""
     for tool in CLASS_TOOLS:
-        reached, todo = set(), [f"harness.{tool}"]
-        while todo:
-            for target, _ in graph[todo.pop()]:
-                if target not in reached:
-                    reached.add(target)
-                    todo.append(target)
-        bad = sorted(m for m in reached if m.startswith(NEVER_IMPORTED))
-        assert bad == [], f"harness.{tool} imports {bad}"
+        assert harness_imports_inside_functions(KIT / "harness" / f"{tool}.py") == []
     code = "import sys, " + ", ".join(f"harness.{t}" for t in CLASS_TOOLS)
-    code += "; print(sorted(m for m in sys.modules if m.startswith(('harness', 'copydetect'))))"
+    code += f"; print(sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}))"
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=KIT
     )
     assert proc.returncode == 0, proc.stderr
-    loaded = ast.literal_eval(proc.stdout)
-    assert not [m for m in loaded if m.startswith((*NEVER_IMPORTED, "copydetect"))], loaded
+    assert proc.stdout.strip() == "[]"

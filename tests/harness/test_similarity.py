@@ -1,7 +1,9 @@
-"""Similarity: renamed copies are flagged, the skeletons alone are not, the report is safe."""
+"""Similarity: renamed copies are flagged, the skeletons alone are not, the report is safe;
+without copydetect (an optional extra) one line says how to install it."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -14,10 +16,19 @@ from harness_helpers import KIT, REFERENCE
 from harness.kit import kit_file
 from harness.similarity import compare
 
-pytest.importorskip("copydetect")
-pytestmark = pytest.mark.slow  # fingerprinting the reference takes seconds
+needs_copydetect = pytest.mark.skipif(
+    importlib.util.find_spec("copydetect") is None,
+    reason="copydetect is not installed (optional extra: pip install -e '.[similarity]')",
+)
+slow = pytest.mark.slow  # fingerprinting the reference takes seconds
 
 PROGRAMS = ("server.py", "client.py")
+INSTALL = "-m pip install 'copydetect>=0.5'"
+# The harness's command line in a Python where `import copydetect` fails, installed or not.
+WITHOUT_COPYDETECT = (
+    "import sys; sys.modules['copydetect'] = None; from harness.cli import main; "
+    "sys.exit(main(sys.argv[1:]))"
+)
 
 
 def disguised(text: str) -> str:
@@ -41,6 +52,8 @@ def make_class(root: Path) -> Path:
     return klass
 
 
+@needs_copydetect
+@slow
 def test_renamed_copies_are_flagged_and_untouched_skeletons_are_not(tmp_path: Path) -> None:
     klass = make_class(tmp_path)
     students = [(name, klass / name) for name in ("orig", "copy", "skel1", "skel2")]
@@ -51,6 +64,8 @@ def test_renamed_copies_are_flagged_and_untouched_skeletons_are_not(tmp_path: Pa
     assert all("skel" not in p.a + p.b for p in everything)
 
 
+@needs_copydetect
+@slow
 def test_similarity_verb_writes_an_escaped_side_by_side_report(tmp_path: Path) -> None:
     klass = make_class(tmp_path)
     (klass / "copy").rename(klass / "<img src=x onerror=alert(1)>")
@@ -65,3 +80,35 @@ def test_similarity_verb_writes_an_escaped_side_by_side_report(tmp_path: Path) -
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
     assert re.search(r"<(script|img|link|iframe|object)\b", page) is None  # nothing loads
     assert page.count("<mark>") > 10  # the matching code is highlighted on both sides
+
+
+def test_without_copydetect_one_line_says_how_to_install_it_and_batch_still_writes(
+    tmp_path: Path,
+) -> None:
+    klass = tmp_path / "class"
+    for name in ("vera", "gleb"):
+        shutil.copytree(REFERENCE, klass / name, ignore=shutil.ignore_patterns("__pycache__"))
+    no_programs = tmp_path / "no-programs"  # a batch of rows without grading processes
+    for name in ("anna", "boris"):
+        (no_programs / name).mkdir(parents=True)
+    (klass / "anna").mkdir()
+
+    def harness(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", WITHOUT_COPYDETECT, *args],
+            capture_output=True, text=True, timeout=60, cwd=KIT,
+        )  # fmt: skip
+
+    proc = harness("similarity", str(klass), "--out", str(tmp_path / "similarity.html"))
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 2, proc.stderr  # "anna: не сравнивается", then it
+    line = proc.stderr.splitlines()[-1]
+    assert "нет пакета copydetect" in line and f"{sys.executable} {INSTALL}" in line
+    assert not (tmp_path / "similarity.html").exists()
+
+    out = tmp_path / "out"
+    proc = harness("batch", str(no_programs), "--out", str(out), "--similarity")
+    assert proc.returncode == 0, proc.stderr
+    assert INSTALL in proc.stdout
+    assert INSTALL in (out / "summary.md").read_text(encoding="utf-8")
+    assert (out / "grades.csv").is_file() and not (out / "similarity.html").exists()
