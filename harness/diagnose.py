@@ -10,6 +10,7 @@ scenarios it broke.  The check grades nothing: the scenarios keep their own verd
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from harness.context import Context
@@ -30,6 +31,19 @@ def tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+THIRD_PARTY = re.compile(r"No module named '([\w.]+)'")
+STDLIB_HINT = (
+    "На проверке есть только стандартная библиотека Python (§2): уберите сторонний пакет "
+    "и сделайте то же средствами socket, threading, json."
+)
+
+
+def third_party(output: str) -> str:
+    """The module a program failed to import, when the import is what killed it, or ""."""
+    found = THIRD_PARTY.search(output)
+    return found.group(1) if found and "ModuleNotFoundError" in output else ""
+
+
 def crashed(output: str) -> str:
     """The exception a traceback ends with, or ""."""
     if "Traceback" not in output:
@@ -45,6 +59,16 @@ def check_server(ctx: Context) -> list[Finding]:
         server = ctx.server()
     except Fail as fail:
         output = fail.got
+        module = third_party(output)
+        if module:
+            return [
+                Finding(
+                    SERVER,
+                    f"сервер импортирует сторонний пакет {module}",
+                    detail=tail(output),
+                    hint=STDLIB_HINT,
+                )
+            ]
         cause = crashed(output)
         problem = (
             "сервер падает при запуске" if cause else "сервер не начинает принимать подключения"
@@ -192,6 +216,10 @@ def client_gone(term: Terminal, problem: str, detail: str = "") -> Finding:
         problem += f"; клиент завершился с кодом {status}"
     cause = crashed(screen.replace("▸ ", "  "))
     hint = "Запустите клиент сами с теми же параметрами и исправьте ошибку." if cause else ""
+    module = third_party(screen)
+    if module:
+        problem = f"клиент импортирует сторонний пакет {module}"
+        hint = STDLIB_HINT
     if "ConnectionRefused" in screen:
         hint = "Клиент подключается не туда: берите адрес и порт из --host и --port."
     return Finding(CLIENT, problem, detail="\n".join(x for x in (detail, screen) if x), hint=hint)
