@@ -67,6 +67,18 @@ def join_hints(step_hint: str, fail_hint: str) -> str:
     return step_hint or fail_hint
 
 
+def blocked_by(entry: RubricEntry, result: ScenarioResult) -> str:
+    """Why a dependent cannot run: the dependency and how it really failed."""
+    reason = result.reason.strip().splitlines()
+    detail = result.step or (reason[-1] if reason else "")
+    got = " ".join(line.strip() for line in (result.got or "").strip().splitlines()[:2])
+    if got:
+        detail = f"{detail}: {got}" if detail else got
+    if len(detail) > 300:
+        detail = detail[:300] + "…"
+    return f"не пройден сценарий «{entry.title}»" + (f" — {detail}" if detail else "")
+
+
 def missing_files(entry: RubricEntry, submission: Path) -> str:
     """Why the submission cannot be graded on ``entry`` ("нет файла …"), or ""."""
     missing = [name for name in entry.needs if not (submission / name).is_file()]
@@ -209,8 +221,8 @@ def run_all(
                     if missing:  # says more than "a dependency did not pass"
                         finish(_result(entry, SKIPPED, reason=missing))
                     elif failed:
-                        names = ", ".join(f"«{chosen[d].title}»" for d in failed)
-                        finish(_result(entry, SKIPPED, reason=f"не пройден сценарий {names}"))
+                        why = "; ".join(blocked_by(chosen[d], done[d]) for d in failed)
+                        finish(_result(entry, SKIPPED, reason=why))
                     else:
                         future = pool.submit(run_one, entry, submission, limits, protections)
                         running[future] = entry.id
