@@ -215,7 +215,7 @@ def readable(c):
     except (BlockingIOError, InterruptedError):
         return
     except OSError:
-        data = b""
+        return drop(c, "disconnect")
     if not data:
         return drop(c, "quit")
     c["inp"] += data
