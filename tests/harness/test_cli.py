@@ -1,4 +1,4 @@
-"""The command line: exit codes, reports from a real grading, list, network isolation."""
+"""The command line: exit codes, reports from a real grading, list, what the grading contained."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from harness_helpers import HOSTILE, KIT, REFERENCE
+
+from harness.sandbox import containment
 
 
 def harness(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -71,5 +73,12 @@ def test_reference_gets_full_marks_with_every_report(
     ET.parse(tmp_path / "j.xml")
     assert json.loads((tmp_path / "g.json").read_text())["score"] == 100
     assert (tmp_path / "r.html").read_text().startswith("<!DOCTYPE html>")
-    if os.geteuid() == 0:
-        assert data["environment"]["network"].startswith("сеть изолирована:")
+    # The report says how student code was contained on this machine, missing parts named.
+    environment = data["environment"]
+    described = containment().describe()
+    assert {key: environment.get(key) for key in described} == described
+    missing = [v for k, v in sorted(environment.items()) if k.startswith("missing_")]
+    assert missing == containment().missing()
+    assert "только стандартная библиотека" in environment["python"]
+    if os.geteuid() == 0 and containment().network:
+        assert not environment["network"].startswith("НЕ")

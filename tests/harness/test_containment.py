@@ -8,6 +8,7 @@ import time
 import pytest
 from harness_helpers import HOSTILE, grade_dir, leftover_sandbox_processes, statuses
 
+from harness.sandbox import containment
 from harness.verdict import PASSED
 
 pytestmark = pytest.mark.slow
@@ -15,9 +16,9 @@ BOUND = 20.0  # seconds for a whole grading of a hostile submission
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="per-uid limits need root")
 
 
-def grade_hostile(name: str) -> tuple[dict[str, str], float, object]:
+def grade_hostile(name: str, **options: object) -> tuple[dict[str, str], float, object]:
     start = time.monotonic()
-    report = grade_dir(HOSTILE / name)
+    report = grade_dir(HOSTILE / name, **options)
     elapsed = time.monotonic() - start
     return statuses(report), elapsed, report
 
@@ -78,7 +79,9 @@ def test_without_root_limits_and_process_groups_still_contain(
 ) -> None:
     """As a normal user there is no per-scenario uid; rlimits and group kills remain."""
     monkeypatch.setattr("harness.sandbox.running_as_root", lambda: False)
+    as_user = containment.__wrapped__()  # probed afresh, not the cached root probe
+    assert not as_user.separate_uid and not as_user.network
     for name in ("spin", "memhog", "flood"):
-        result, elapsed, _ = grade_hostile(name)
+        result, elapsed, _ = grade_hostile(name, protections=as_user)
         assert elapsed < BOUND, (name, elapsed)
         assert result["server_register"] != PASSED, name

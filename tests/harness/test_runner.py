@@ -1,16 +1,20 @@
-"""Statuses are distinct; a failed dependency skips; repeats expose flaky scenarios."""
+"""Statuses are distinct; a failed dependency skips; repeats expose flaky scenarios;
+an official grading refuses to run where student code cannot be contained."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from harness.context import Context
 from harness.rubric import RubricEntry
-from harness.runner import combine, run_all
-from harness.scenario import SCENARIOS, Context, Scenario
+from harness.runner import Uncontained, combine, grade, run_all
+from harness.sandbox import containment
+from harness.scenario import SCENARIOS, Scenario
 from harness.verdict import ERROR, FAILED, FLAKY, PASSED, SKIPPED, TIMED_OUT, Fail, ScenarioResult
 
 RELEASE = threading.Event()
@@ -123,3 +127,28 @@ def test_a_failure_after_the_shared_part_does_not_skip_dependents(
     results = {r.id: r for r in run_all([entry("fake_gate"), entry("fake_behind_gate")], tmp_path)}
     assert results["fake_gate"].status == FAILED
     assert results["fake_behind_gate"].status == PASSED
+
+
+def uncontained() -> object:
+    """This machine's protections without bubblewrap (what a machine without it gives)."""
+    here = containment()
+    problems = [*here.problems, "bubblewrap отключён"]  # as containment(use_bwrap=False) says
+    return dataclasses.replace(here, bwrap=None, setpriv=None, problems=problems)
+
+
+def test_an_official_grading_refuses_to_run_uncontained_and_says_what_is_missing(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "server.py").write_text("")
+    with pytest.raises(Uncontained) as refused:
+        grade(tmp_path, [entry("fake_pass")], protections=uncontained(), require_contained=True)  # type: ignore[arg-type]
+    assert "bubblewrap" in str(refused.value)
+
+
+def test_an_unofficial_grading_runs_uncontained_and_the_report_says_so(tmp_path: Path) -> None:
+    (tmp_path / "server.py").write_text("")
+    report = grade(tmp_path, [entry("fake_pass")], protections=uncontained())  # type: ignore[arg-type]
+    assert report.results[0].status == PASSED
+    assert report.environment["files"].startswith("НЕ изолированы")
+    missing = [v for k, v in report.environment.items() if k.startswith("missing_")]
+    assert any("bubblewrap" in m for m in missing)

@@ -14,6 +14,8 @@ import sys
 import threading
 
 state = {"me": None, "partner": None, "pending": []}  # type: dict
+YES = ("y", "yes", "д", "да")
+NO = ("n", "no", "н", "нет")
 screen_lock = threading.Lock()
 send_lock = threading.Lock()
 
@@ -99,13 +101,14 @@ def main():
     while True:
         try:
             line = input(prompt()).strip()
-        except EOFError:
+        except (EOFError, KeyboardInterrupt):  # Ctrl+D is /quit; Ctrl+C ends quietly too
+            print()
             break
         if not line:
             continue
-        if state["pending"] and line.lower() in ("y", "n"):
+        if state["pending"] and line.lower() in YES + NO:
             answer = {"type": "session_response", "target_username": state["pending"].pop(0)}
-            answer["accepted"] = line.lower() == "y"
+            answer["accepted"] = line.lower() in YES
             send(sock, answer)
         elif line == "/quit":
             break
@@ -113,11 +116,18 @@ def main():
             send(sock, {"type": "users"})
         elif line == "/help":
             print("/users — кто онлайн\n/private ИМЯ ТЕКСТ\n/session ИМЯ\n/exit\n/quit")
-        elif line.startswith("/private "):
-            _, who, text = line.split(" ", 2)
-            send(sock, {"type": "private", "target_username": who, "message": text})
-        elif line.startswith("/session "):
-            send(sock, {"type": "session_request", "target_username": line.split()[1]})
+        elif line.split()[0] == "/private":
+            words = line.split(None, 2)
+            if len(words) < 3:
+                print("Как писать лично: /private ИМЯ ТЕКСТ")
+                continue
+            send(sock, {"type": "private", "target_username": words[1], "message": words[2]})
+        elif line.split()[0] == "/session":
+            words = line.split()
+            if len(words) < 2:
+                print("Как начать сессию: /session ИМЯ")
+                continue
+            send(sock, {"type": "session_request", "target_username": words[1]})
         elif line == "/exit":
             send(sock, {"type": "session_end"})
         elif line.startswith("/"):
