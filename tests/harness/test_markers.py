@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 
 from harness.peer import Link, ScriptedServer
-from harness.probe import Probe, broadcast_marker, private_marker, unique, users_marker
+from harness.probe import (
+    Marker,
+    Probe,
+    broadcast_marker,
+    private_marker,
+    unique,
+    users_marker,
+)
 from harness.protocol import server_message_problem
 from harness.transcript import Transcript
 from harness.verdict import Fail
@@ -154,50 +161,41 @@ def test_users_marker_proof_passes_when_nothing_comes_back(chat) -> None:  # typ
     bob.expect("message", from_username="Alice", message="привет 1", timeout=WAIT)
 
 
-def private_seen_by(observer: Probe, marker_of: Callable[[], Any], secret: str) -> None:
-    observer.expect_none_before(
-        marker_of(),
-        lambda m: m.get("type") == "private" and m.get("message") == secret,  # a predicate
-        what=f"личное сообщение не доходит до {observer.username}",
-        hint="Личное сообщение — только адресату.",
-        timeout=WAIT,
-    )
+MARKERS_OF_ALICE_FOR_CAROL: dict[str, Callable[[Probe, Probe], Marker]] = {
+    "broadcast_marker": lambda alice, carol: broadcast_marker(alice),
+    "private_marker": lambda alice, carol: private_marker(alice, carol),
+}
 
 
+@pytest.mark.parametrize("kind", sorted(MARKERS_OF_ALICE_FOR_CAROL))
 @pytest.mark.parametrize("leaky", [True, False], ids=["leaked", "kept"])
-def test_broadcast_marker_proof_fails_exactly_when_a_private_message_leaks(
+def test_a_marker_proof_fails_exactly_when_a_private_message_leaks_to_a_third_user(
     chat,  # type: ignore[no-untyped-def]
+    kind: str,
     leaky: bool,
 ) -> None:
     join = chat(private_to_all=leaky)
     alice, bob, carol = join("Alice"), join("Bob"), join("Carol")
     secret = unique("секрет")
     alice.send({"type": "private", "target_username": "Bob", "message": secret})
+
+    def proof() -> None:
+        carol.expect_none_before(
+            MARKERS_OF_ALICE_FOR_CAROL[kind](alice, carol),
+            lambda m: m.get("type") == "private" and m.get("message") == secret,  # a predicate
+            what="личное сообщение не доходит до Carol",
+            hint="Личное сообщение — только адресату.",
+            timeout=WAIT,
+        )
+
     if leaky:
         with pytest.raises(Fail) as failure:
-            private_seen_by(carol, lambda: broadcast_marker(alice), secret)
+            proof()
+        assert failure.value.expected == "личное сообщение не доходит до Carol"
         assert secret in failure.value.got
         assert failure.value.hint == "Личное сообщение — только адресату."
     else:
-        private_seen_by(carol, lambda: broadcast_marker(alice), secret)
-    bob.expect("private", message=secret, timeout=WAIT)
-
-
-@pytest.mark.parametrize("leaky", [True, False], ids=["leaked", "kept"])
-def test_private_marker_proof_fails_exactly_when_a_private_message_leaks(
-    chat,  # type: ignore[no-untyped-def]
-    leaky: bool,
-) -> None:
-    join = chat(private_to_all=leaky)
-    alice, bob, carol = join("Alice"), join("Bob"), join("Carol")
-    secret = unique("секрет")
-    alice.send({"type": "private", "target_username": "Bob", "message": secret})
-    if leaky:
-        with pytest.raises(Fail) as failure:
-            private_seen_by(carol, lambda: private_marker(alice, carol), secret)
-        assert secret in failure.value.got
-    else:
-        private_seen_by(carol, lambda: private_marker(alice, carol), secret)
+        proof()
     bob.expect("private", message=secret, timeout=WAIT)
 
 
