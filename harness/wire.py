@@ -45,7 +45,7 @@ class Item:
 
 def _objects(text: str) -> tuple[list[tuple[Any, str]], str]:
     """Complete JSON values at the start of ``text`` (value, its text) and the rest."""
-    found = []
+    found: list[tuple[Any, str]] = []
     pos = 0
     while True:
         while pos < len(text) and text[pos] in " \t\r\n":

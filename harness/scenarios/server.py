@@ -157,12 +157,13 @@ def server_starts(ctx: Context) -> None:
         "Журнал входов, выходов и ошибок пишите в stderr (logging или print(..., "
         "file=sys.stderr)): stdout — только для строки готовности (§5.11).",
     )
-    alice, bob = ctx.probe(server, "Alice"), ctx.probe(server, "Bob")
-    text = unique("проверка журнала")
-    alice.send({"type": "message", "message": text})
-    bob.expect("message", from_username="Alice", message=text)
-    bob.close()
-    alice.expect("system", event="leave", username="Bob")
+    alice, bob = ctx.probe(server), ctx.probe(server)
+    try:  # a server that registers has logged both by the time Alice hears of Bob
+        alice.register("Alice")
+        bob.register("Bob")
+        alice.expect("system", event="join", username="Bob")
+    except Fail:  # registration is graded by server_register; here the connections suffice
+        alice.close()
     lines = [line for line in server.stdout_lines() if line.strip()]
     if len(lines) != 1:
         raise Fail(
@@ -512,17 +513,18 @@ def server_broadcast(ctx: Context) -> None:
         "подключение — ещё не участник чата.",
     )
     # Bob has the messages, so whatever the server sent the stranger was queued before the
-    # answer to the stranger's own request below (causality, §5.10).
+    # welcome to the stranger's registration below (causality, §5.10).
     stranger.expect_none_before(
         Marker(
-            {"type": "error", "code": "not_registered"},
-            lambda: stranger.send({"type": "users"}),
-            "ответ not_registered на его запрос",
+            {"type": "system", "event": "welcome", "username": "Late"},
+            lambda: stranger.send({"username": "Late"}),
+            "приветствие после его регистрации",
         ),
-        lambda m: m.get("type") in ("message", "system"),
-        what="незарегистрированное соединение не получает сообщений чата и уведомлений",
+        lambda m: True,
+        what="до регистрации соединение не получает ни сообщений чата, ни уведомлений",
         hint=ctx.current_hint,
     )
+    stranger.username = "Late"
     ctx.step(
         "Alice не получает своё сообщение обратно",
         hint="Отправитель не должен получать эхо своего сообщения: пропустите его при рассылке.",
@@ -702,12 +704,6 @@ def server_private(ctx: Context) -> None:
         alice.send({"type": "private", "target_username": target, "message": "hi"})
         expect_error(alice, code, ctx.current_hint)
     ctx.step(
-        "личное сообщение с пустым текстом: ошибка empty_message",
-        hint="Текст личного сообщения, как и общего, — 1–4096 символов после strip() (§5.1).",
-    )
-    alice.send({"type": "private", "target_username": "Bob", "message": "   "})
-    expect_error(alice, "empty_message", ctx.current_hint)
-    ctx.step(
         "адресат «bob» в другом регистре: сообщение доходит до Bob",
         hint="Имена без учёта регистра и везде одинаково: ищите адресата по "
         "unicodedata.normalize('NFC', имя).casefold() (§5.2).",
@@ -877,10 +873,10 @@ def server_session_reject(ctx: Context) -> None:
 
 @scenario("server_session_end", depends=("server_session_accept",))
 def server_session_end(ctx: Context) -> None:
-    """Сессия завершается по session_end (оба получают session_ended с reason exit), при уходе
-    собеседника (reason disconnect) и при остановке сервера (reason shutdown).
+    """Сессия завершается по session_end (оба получают session_ended с reason exit) и при уходе
+    собеседника (reason disconnect).
     """
-    server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
+    _server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
     open_session(ctx, alice, bob)
     ctx.step(
         "Alice завершает сессию: оба получают session_ended с reason exit",
@@ -904,14 +900,6 @@ def server_session_end(ctx: Context) -> None:
         hint="Освободите партнёра ушедшего пользователя.",
     )
     open_session(ctx, alice, carol)
-    ctx.step(
-        "сервер останавливается (Ctrl+C): Alice и Carol получают session_ended с reason shutdown",
-        hint="При остановке сервера участникам сессий отправьте session_ended с reason "
-        '"shutdown" до того, как закрыть соединения (§5.7).',
-    )
-    ctx.interrupt(server)
-    for probe in (alice, carol):
-        probe.expect("session_ended", reason="shutdown", timeout=3.0)
 
 
 # -- part 5 ---------------------------------------------------------------------------------
@@ -929,6 +917,11 @@ def server_bad_input(ctx: Context) -> None:
         ("message не строка", b'{"type": "message", "message": 5}\n', "invalid_message"),
         ("неизвестный type", b'{"type": "dance"}\n', "unknown_type"),
         ("пустой текст", b'{"type": "message", "message": "   "}\n', "empty_message"),
+        (
+            "пустой текст личного сообщения",
+            b'{"type": "private", "target_username": "Bob", "message": " "}\n',
+            "empty_message",
+        ),
         (
             f"текст длиннее {MAX_TEXT} символов",
             ('{"type": "message", "message": "%s"}\n' % ("я" * (MAX_TEXT + 1))).encode(),
@@ -1128,12 +1121,31 @@ def server_register_timeout(ctx: Context) -> None:
     alice.expect("system", event="join", username="Bob")
 
 
+def session_if_any(requester: Probe, responder: Probe) -> bool:
+    """Open a session between the two if the server has sessions; whether it did.
+
+    Sessions are graded elsewhere: a server without them is graded here without them.
+    """
+    requester.send({"type": "session_request", "target_username": responder.username})
+    try:
+        responder.expect("session_request", from_username=requester.username, timeout=1.0)
+        responder.send(
+            {"type": "session_response", "target_username": requester.username, "accepted": True}
+        )
+        for probe in (requester, responder):
+            probe.expect("session_accepted", timeout=1.0)
+    except Fail:
+        return False
+    return True
+
+
 @scenario("server_shutdown", depends=REGISTERED)
 def server_shutdown(ctx: Context) -> None:
     """По Ctrl+C (SIGINT) и SIGTERM сервер рассылает всем уведомление shutdown, закрывает
     соединения и завершается с кодом 0 за 2 секунды.
     """
     server, (alice, bob) = chat(ctx, "Alice", "Bob")
+    in_session = session_if_any(alice, bob)
     hint = (
         "Перехватите KeyboardInterrupt (или SIGINT/SIGTERM): закройте слушающий сокет, "
         'отправьте всем {"type": "system", "event": "shutdown", ...}, закройте соединения '
@@ -1153,6 +1165,14 @@ def server_shutdown(ctx: Context) -> None:
     for probe in (alice, bob):
         probe.expect("system", event="shutdown", timeout=1.0)
         probe.expect_closed(timeout=1.0)
+    if in_session:
+        ctx.step(
+            "Alice и Bob были в сессии: оба получили session_ended с reason shutdown",
+            hint="При остановке сервера участникам сессий отправьте session_ended с reason "
+            '"shutdown" до того, как закрыть соединения (§5.7).',
+        )
+        for probe in (alice, bob):
+            probe.expect("session_ended", reason="shutdown", timeout=1.0)
     ctx.step(
         "SIGTERM (так останавливают службы): то же самое — shutdown всем и код 0 за 2 секунды",
         hint="SIGTERM по умолчанию убивает процесс сразу: установите обработчик "
