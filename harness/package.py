@@ -503,6 +503,8 @@ EDITION_COMMANDS = (
         re.compile(r"`python3? -m harness list`( \(после `python3 -m pip install -e \.`[^)]*\))?"),
         "`python3 check.py --list`",
     ),
+    (re.compile(r"python3 kit\.py grade "), "python3 check.py "),
+    (re.compile(r"python3 kit\.py list"), "python3 check.py --list"),
     (re.compile(r"python3? -m harness grade "), "python3 check.py "),
     (re.compile(r"python3? -m harness list"), "python3 check.py --list"),
 )
@@ -527,7 +529,7 @@ def edition_commands(text: str) -> str:
     return text
 
 
-KIT_ONLY = re.compile(r"pip install -e|-m nox|pip install nox")
+KIT_ONLY = re.compile(r"pip install -e|-m nox|pip install nox|kit\.py` создаёт|\.venv/")
 KIT_ONLY_BLOCK = re.compile(r"<!-- kit-only -->.*?<!-- /kit-only -->\n?", re.S)
 EDITION_SETUP = "Как поставить и запускать проверку в этом комплекте — в [README.md]({readme}).\n\n"
 

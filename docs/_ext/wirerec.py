@@ -23,7 +23,7 @@ be the one its next expectation names, so the recording is the complete,
 ordered exchange: a flow with an unexpected, missing or reordered line fails
 with the lines seen so far. At the end, every client still in the chat sends the
 others a private marker and asks for ``users`` (checked, not recorded): a stray
-line queued behind the last step still fails the flow (PROTOCOL.md section 7).
+line queued behind the last step still fails the flow (lab/README.md §5.10).
 
 Standard library only, no Sphinx: the docs build and the tests both use it.
 """
@@ -470,7 +470,7 @@ class Flow:
 
         Every live client asks for ``users`` and sends every other live client a private
         marker. What a sender caused at a receiver arrives before that sender's marker
-        (PROTOCOL.md section 7), so each client must now get exactly its users_list and
+        (lab/README.md §5.10), so each client must now get exactly its users_list and
         one marker from each other client, in any order, and nothing else.
         """
         live = [
