@@ -12,6 +12,8 @@ import sys
 import traceback
 from pathlib import Path
 
+from rich.table import Table
+
 from harness import (
     __version__,
     batch,
@@ -32,6 +34,7 @@ from harness.cliargs import (
     load_entries,
     usage_error,
 )
+from harness.rubric import RubricEntry
 from harness.runner import DEFAULT_JOBS, Uncontained, grade
 from harness.sandbox import let_children_see_ctrl_c
 
@@ -86,6 +89,14 @@ def cmd_grade(args: argparse.Namespace) -> int:
         return usage_error(f"нет папки {args.submission}")
     if not roster.has_programs(args.submission):
         return usage_error(roster.no_programs_message(args.submission))
+    targets = report.Targets(
+        json=args.json, junit=args.junit, gradescope=args.gradescope, html=args.html,
+        lang=args.lang,
+    )  # fmt: skip
+    try:
+        report.check_targets(targets)
+    except report.ReportPathError as exc:
+        return usage_error(str(exc))
     entries = load_entries(args)
     try:
         result = grade(
@@ -97,16 +108,39 @@ def cmd_grade(args: argparse.Namespace) -> int:
         )
     except Uncontained as exc:
         return usage_error(f"программы студентов нельзя изолировать на этой машине: {exc}")
-    report.write_reports(result, args)
+    refused = ""
+    try:
+        report.write_reports(result, targets)
+    except report.ReportPathError as exc:  # the folder changed during the grading
+        refused = str(exc)
     if not args.quiet:
         report.print_scorecard(result, lang=args.lang)
-    return EXIT_OK
+    return usage_error(refused) if refused else EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace) -> int:
     entries = load_entries(args)
-    report.print_list(entries, lang=args.lang)
+    print_list(entries, lang=args.lang)
     return EXIT_OK
+
+
+def print_list(entries: list[RubricEntry], lang: str = "ru") -> None:
+    """``list``: scenarios with points, parts and dependencies."""
+    import harness.scenarios  # noqa: F401 - registers every scenario module
+    from harness.scenario import SCENARIOS
+
+    console = report.make_console()
+    w = report.WORDS[lang]
+    table = Table()
+    for col in ("id", "part", "points", "target", "depends", "scenario"):
+        table.add_column(w[col])
+    for e in entries:
+        sc = SCENARIOS.get(e.id)
+        deps = ", ".join(sc.depends) if sc else "—"
+        title = e.title + (f" ({w['hidden']})" if e.hidden else "")
+        table.add_row(e.id, str(e.part), report.fmt_points(e.points), e.target, deps or "—", title)
+    console.print(table)
+    console.print(f"{w['total']}: {report.fmt_points(sum(e.points for e in entries))}")
 
 
 def main(argv: list[str] | None = None) -> int:
