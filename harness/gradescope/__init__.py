@@ -191,7 +191,9 @@ def grade_into(folder: Path, bundle: Bundle, out: Path, allow_uncontained: bool)
     ]
     print("$", " ".join(command), flush=True)
     try:
-        return subprocess.run(command, cwd=bundle.kit, check=False).returncode
+        # Its stderr (why it refused, a traceback) to stdout: Gradescope shows that one.
+        done = subprocess.run(command, cwd=bundle.kit, stderr=subprocess.STDOUT, check=False)
+        return done.returncode
     except OSError as exc:  # no kit where setup put it: a broken bundle, not the student
         print(f"harness.gradescope: cannot run the harness: {exc}", flush=True)
         return 1

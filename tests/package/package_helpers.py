@@ -1,4 +1,4 @@
-"""Helpers for the Gradescope bundle and GitHub Classroom tests."""
+"""Helpers for the Gradescope bundle, student edition and GitHub Classroom tests."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from harness.gradescope import SCHEMA_FILE
 
 KIT = Path(__file__).resolve().parents[2]
 REFERENCE = KIT / "reference"
+HOSTILE = Path(__file__).resolve().parent / "hostile"
 SCHEMA = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
 WORKFLOW = KIT / "lab" / "github-classroom" / "classroom.yml"
 # pip with no configuration (no local find-links) and no way out to an index: whatever
@@ -55,23 +56,106 @@ def unpack(bundle: Path, dest: Path) -> None:
     dest.chmod(0o755)
 
 
-def run_autograder(root: Path, submission: Path, nest: str = "") -> tuple[dict[str, Any], str]:
+def run_autograder(
+    root: Path,
+    submission: Path,
+    nest: str = "",
+    env: dict[str, str] | None = None,
+    returncode: int = 0,
+) -> tuple[dict[str, Any], str]:
     """Put ``submission`` in ``ROOT/submission`` (inside ``nest`` if given), run the bundle's
-    ``run_autograder`` with ``AUTOGRADER_ROOT=ROOT``; (results.json, stdout)."""
+    ``run_autograder`` as Gradescope does (``AUTOGRADER_ROOT=ROOT``, from another folder);
+    (results.json, stdout)."""
     for folder in ("submission", "results"):
         shutil.rmtree(root / folder, ignore_errors=True)
     shutil.copytree(submission, root / "submission" / nest)
+    (root / "results").mkdir()
     done = subprocess.run(
         [str(root / "source" / "run_autograder")],
-        env={**os.environ, "AUTOGRADER_ROOT": str(root)},
+        env={**(env or os.environ), "AUTOGRADER_ROOT": str(root)},
+        cwd=KIT,  # a harness/ in the current folder must not be what runs
         capture_output=True,
         text=True,
+        timeout=600,
         check=False,
     )
-    assert done.returncode == 0, f"run_autograder failed:\n{done.stdout}\n{done.stderr}"
-    results: dict[str, Any] = json.loads((root / "results" / "results.json").read_text())
+    assert done.returncode == returncode, f"run_autograder:\n{done.stdout}\n{done.stderr}"
+    results_file = root / "results" / "results.json"
+    assert results_file.is_file() and not results_file.is_symlink()
+    results: dict[str, Any] = json.loads(results_file.read_text(encoding="utf-8"))
     jsonschema.validate(results, SCHEMA)
     return results, done.stdout
+
+
+def without_bwrap(folder: Path) -> dict[str, str]:
+    """An environment whose PATH has every program of this machine but bubblewrap."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for directory in ("/usr/local/bin", "/usr/bin", "/bin", "/usr/sbin", "/sbin"):
+        if not os.path.isdir(directory):
+            continue
+        for name in os.listdir(directory):
+            link = folder / name
+            if name != "bwrap" and not link.exists() and not link.is_symlink():
+                link.symlink_to(os.path.join(directory, name))
+    return {**os.environ, "PATH": str(folder)}
+
+
+def empty_submission(dest: Path) -> Path:
+    """Programs that do nothing of the assignment: they exit at once."""
+    dest.mkdir(parents=True)
+    for name in ("server.py", "client.py"):
+        (dest / name).write_text("import sys\nsys.exit(0)\n", encoding="utf-8")
+    return dest
+
+
+def hostile_submission(dest: Path, roots: list[str], cmdline: str, results: list[str]) -> Path:
+    """``hostile/seek_kit.py`` as both programs, told where to look (``hostile.json``)."""
+    dest.mkdir(parents=True)
+    for name in ("server.py", "client.py"):
+        shutil.copy(HOSTILE / "seek_kit.py", dest / name)
+    config = {"roots": roots, "cmdline": cmdline, "results": results}
+    (dest / "hostile.json").write_text(json.dumps(config), encoding="utf-8")
+    return dest
+
+
+def junk_submission(dest: Path) -> Path:
+    """:func:`echo_to_sender`, its server printing grade-like junk first (``junk_server.py``)."""
+    echo_to_sender(dest)
+    (dest / "server.py").rename(dest / "real_server.py")
+    shutil.copy(HOSTILE / "junk_server.py", dest / "server.py")
+    return dest
+
+
+def third_party_submission(dest: Path) -> Path:
+    """The reference, its server importing a third-party package (rich) it never uses."""
+    shutil.copytree(REFERENCE, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    server = dest / "server.py"
+    text = server.read_text(encoding="utf-8")
+    assert "\nimport argparse\n" in text, "reference/server.py changed: update this helper"
+    server.write_text(text.replace("\nimport argparse\n", "\nimport rich\nimport argparse\n", 1))
+    return dest
+
+
+def grade(submission: Path, out: Path, *args: str) -> dict[str, Any]:
+    """``python -m harness grade SUBMISSION --json OUT ARGS`` from the kit: the report."""
+    command = [sys.executable, "-m", "harness", "grade", str(submission), "--json", str(out)]
+    subprocess.run(
+        [*command, "--quiet", *args],
+        cwd=KIT,
+        check=True,
+        timeout=600,
+    )
+    report: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
+    return report
+
+
+def text_of(folder: Path) -> dict[str, str]:
+    """Every file below ``folder`` (relative path -> text; binary files decoded loosely)."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes().decode("utf-8", errors="replace")
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def echo_to_sender(dest: Path) -> Path:

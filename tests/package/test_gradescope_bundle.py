@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,23 +20,63 @@ from package_helpers import (
     REFERENCE,
     SCHEMA,
     echo_to_sender,
+    empty_submission,
+    grade,
+    hostile_submission,
+    junk_submission,
     not_passed,
     package,
     python,
     run_autograder,
+    third_party_submission,
     unpack,
+    without_bwrap,
 )
 
-from harness.gradescope import available_cpus, find_submission, run
-from harness.package import GRADESCOPE_PYTHONS
+from harness.gradescope import available_cpus, find_submission, hidden_names, run
+from harness.package import GRADESCOPE_PYTHONS, reference_lines
 from harness.rubric import load_rubric
 
 RUBRIC = load_rubric()
 MAX_SCORE = sum(e.points for e in RUBRIC)
+HIDDEN = [e for e in RUBRIC if e.hidden]
+NEUTRAL = hidden_names(RUBRIC)
 
 
 def scores_by_name(results: dict[str, Any]) -> dict[str, float]:
     return {t["name"]: t["score"] for t in results["tests"]}
+
+
+def by_id(results: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """results.json's tests by rubric id (tests are numbered in rubric order)."""
+    tests = {int(t["number"]): t for t in results["tests"]}
+    assert sorted(tests) == list(range(1, len(RUBRIC) + 1))
+    return {e.id: tests[n] for n, e in enumerate(RUBRIC, start=1)}
+
+
+def verdicts(results: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    return {sid: (t["score"], t["status"]) for sid, t in by_id(results).items()}
+
+
+def report_verdicts(report: dict[str, Any]) -> dict[str, tuple[float, str]]:
+    return {
+        r["id"]: (r["points"], "passed" if r["status"] == "passed" else "failed")
+        for r in report["results"]
+    }
+
+
+def assert_nothing_secret(results: dict[str, Any]) -> None:
+    """No hidden scenario's title or id and no line of the model answer in results.json."""
+    text = json.dumps(results, ensure_ascii=False)
+    for entry in HIDDEN:
+        assert entry.title not in text and entry.id not in text, entry.id
+    for line in reference_lines():
+        assert json.dumps(line, ensure_ascii=False)[1:-1] not in text, line
+    for sid, test in by_id(results).items():
+        if sid in NEUTRAL:
+            assert test["name"] == NEUTRAL[sid] and test["visibility"] == "after_published"
+        else:
+            assert test["visibility"] == "visible"
 
 
 # -- finding the student's programs -------------------------------------------------------
@@ -115,13 +158,16 @@ def test_bundle_has_gradescope_layout_and_everything_offline(bundle_zip: Path) -
         rubric = bundle.read("kit/lab/rubric.toml")
     for script in ("setup.sh", "run_autograder", "setup_python.sh"):
         assert infos[script].external_attr >> 16 & 0o111, f"{script} is not executable"
-    for needed in ("kit/harness/cli.py", "kit/reference/server.py", "kit/lab/protocol.json"):
+    for needed in ("kit/harness/cli.py", "kit/harness/peer.py", "kit/lab/protocol.json"):
         assert needed in infos
     assert not [n for n in infos if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in infos if "reference" in n or n.startswith(("kit/tests", "kit/bench"))]
+    assert manifest["allow_uncontained"] is False
     assert rubric == (KIT / "lab" / "rubric.toml").read_bytes()
     wheels = [n for n in infos if n.startswith("wheels/")]
     for name in ("pexpect", "ptyprocess", "pyte", "jsonschema", "rich", "tomli"):
         assert any(w.startswith(f"wheels/{name}-") for w in wheels), f"no {name} wheel"
+    assert not [w for w in wheels if "copydetect" in w or "numpy" in w], "instructor-only wheels"
     for version in GRADESCOPE_PYTHONS:
         assert version in manifest["python_versions"]
         tag = "cp" + version.replace(".", "")
@@ -186,15 +232,17 @@ def test_reference_scores_the_same_through_the_bundle_as_with_grade(
     autograder: Path, reference_report: dict[str, Any]
 ) -> None:
     results, stdout = run_autograder(autograder, REFERENCE)
-    expected = {r["title"]: r["points"] for r in reference_report["results"]}
     assert reference_report["score"] == MAX_SCORE, not_passed(reference_report)
-    assert scores_by_name(results) == expected, stdout[-3000:]
+    assert verdicts(results) == report_verdicts(reference_report), stdout[-3000:]
     assert results["score"] == MAX_SCORE
-    hidden = {e.title for e in RUBRIC if e.hidden}
-    for test in results["tests"]:
-        want = "after_published" if test["name"] in hidden else "visible"
-        assert test["visibility"] == want, test["name"]
     assert sum(t["max_score"] for t in results["tests"]) == MAX_SCORE
+    assert_nothing_secret(results)
+    # The instructor (stdout, never shown to students) learns which hidden test is which.
+    for entry in HIDDEN:
+        assert f"{NEUTRAL[entry.id]} = {entry.id}" in stdout
+    assert "Python" in results["output"] and "только стандартная библиотека" in results["output"]
+    # The kit is the harness's alone: closed to every other user.
+    assert (autograder / "source").stat().st_mode & 0o077 == 0
 
 
 @pytest.mark.slow
@@ -212,6 +260,7 @@ def test_broken_submission_nested_one_folder_deep_loses_the_points_of_its_bug(
     assert "chat-lab-main" in results["output"]
     failed = next(t for t in results["tests"] if t["name"] == broadcast.title)
     assert failed["status"] == "failed" and failed["output"]
+    assert_nothing_secret(results)
 
 
 @pytest.mark.slow
@@ -235,10 +284,147 @@ def test_a_client_alone_is_graded_and_the_server_scenarios_score_nothing(
     client_only.mkdir()
     shutil.copy(REFERENCE / "client.py", client_only)
     results, stdout = run_autograder(autograder, client_only)
-    targets = {e.title: e.target for e in RUBRIC}
-    for test in results["tests"]:
-        if targets[test["name"]] == "client":
-            assert test["score"] == test["max_score"], test["name"]
+    for entry in RUBRIC:
+        test = by_id(results)[entry.id]
+        if entry.target == "client":
+            assert test["score"] == test["max_score"], entry.id
         else:
-            assert test["score"] == 0, test["name"]
+            assert test["score"] == 0, entry.id
     assert "harness grade" in stdout
+
+
+# -- one interpreter policy, and submissions that want the grade without the work ----------
+@pytest.mark.slow
+def test_a_server_importing_a_third_party_package_gets_the_verdict_of_grade(
+    autograder: Path, tmp_path: Path
+) -> None:
+    submission = third_party_submission(tmp_path / "uses-rich")
+    results, stdout = run_autograder(autograder, submission)
+    local = grade(submission, tmp_path / "local.json")
+    assert verdicts(results) == report_verdicts(local), stdout[-3000:]
+    starts = by_id(results)["server_starts"]
+    assert starts["score"] == 0 and "rich" in starts["output"]
+    assert results["score"] == local["score"] < MAX_SCORE / 2
+
+
+@pytest.fixture(scope="module")
+def empty_results(autograder: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What a submission that does nothing gets through the bundle."""
+    results, _ = run_autograder(autograder, empty_submission(tmp_path_factory.mktemp("e") / "e"))
+    return results
+
+
+@pytest.mark.slow
+def test_a_submission_searching_the_machine_for_the_kit_finds_nothing(
+    autograder: Path, tmp_path: Path, empty_results: dict[str, Any]
+) -> None:
+    # It walks the whole file system it can see, follows every command line, and looks in
+    # the places Gradescope documents (/autograder) and where this bundle really is.
+    roots = ["/", "/autograder", str(autograder)]
+    results_dirs = ["/autograder/results", str(autograder / "results")]
+    submission = hostile_submission(tmp_path / "seeker", roots, "", results_dirs)
+    results, stdout = run_autograder(autograder, submission)
+    assert "chatlab-hostile: readable=[] wrote=[]" in json.dumps(results, ensure_ascii=False)
+    assert verdicts(results) == verdicts(empty_results), stdout[-3000:]
+    assert results["score"] == 0
+    assert_nothing_secret(results)
+
+
+@pytest.mark.slow
+def test_grade_like_junk_on_the_output_does_not_change_the_grade(
+    autograder: Path, tmp_path: Path
+) -> None:
+    plain, _ = run_autograder(autograder, echo_to_sender(tmp_path / "echo"))
+    junk, stdout = run_autograder(autograder, junk_submission(tmp_path / "junk"))
+    assert verdicts(junk) == verdicts(plain), stdout[-3000:]
+    assert junk["score"] == plain["score"] < MAX_SCORE
+    assert "Итого: 100 из 100" in json.dumps(junk, ensure_ascii=False)  # it was printed...
+    assert_nothing_secret(junk)  # ...and is only ever feedback text
+
+
+@pytest.mark.slow
+def test_results_json_is_never_written_through_a_planted_symlink(
+    autograder: Path, tmp_path: Path
+) -> None:
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched\n", encoding="utf-8")
+    results_dir = autograder / "results"
+    shutil.rmtree(results_dir, ignore_errors=True)
+    results_dir.mkdir()
+    (results_dir / "results.json").symlink_to(victim)
+    shutil.rmtree(autograder / "submission", ignore_errors=True)
+    shutil.copytree(empty_submission(tmp_path / "empty"), autograder / "submission")
+    done = subprocess.run(
+        [str(autograder / "source" / "run_autograder")],
+        env={**os.environ, "AUTOGRADER_ROOT": str(autograder)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert victim.read_text(encoding="utf-8") == "untouched\n"
+    assert not (results_dir / "results.json").is_symlink()
+    jsonschema.validate(json.loads((results_dir / "results.json").read_text()), SCHEMA)
+
+
+# -- where bubblewrap cannot run -----------------------------------------------------------
+@pytest.mark.slow
+def test_official_grading_refuses_to_run_uncontained_and_says_so(
+    autograder: Path, tmp_path: Path
+) -> None:
+    env = without_bwrap(tmp_path / "bin")
+    results, stdout = run_autograder(autograder, REFERENCE, env=env, returncode=1)
+    assert results["score"] == 0
+    assert "преподавателю" in results["output"]
+    assert "--allow-uncontained" in stdout and "bwrap" in stdout
+    assert sum(t["max_score"] for t in results["tests"]) == MAX_SCORE
+    assert_nothing_secret(results)
+
+
+@pytest.fixture(scope="module")
+def uncontained_autograder(
+    wheelhouse: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Path]:
+    """A bundle built with ``--allow-uncontained``, set up like :func:`autograder`."""
+    out = tmp_path_factory.mktemp("uncontained") / "autograder.zip"
+    done = package(
+        "gradescope", "--out", str(out), "--wheelhouse", str(wheelhouse), "--allow-uncontained"
+    )
+    assert done.returncode == 0, done.stderr
+    root = Path(tempfile.mkdtemp(prefix="autograder-"))
+    root.chmod(0o755)
+    try:
+        unpack(out, root / "source")
+        setup = subprocess.run(
+            ["bash", str(root / "source" / "setup_python.sh")],
+            env=OFFLINE_PIP,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+        assert setup.returncode == 0, setup.stdout + setup.stderr
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.mark.slow
+def test_without_bubblewrap_the_kit_stays_closed_to_the_student_uid(
+    uncontained_autograder: Path, tmp_path: Path
+) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a uid per scenario needs root (as on Gradescope)")
+    root = uncontained_autograder
+    env = without_bwrap(tmp_path / "bin")
+    empty, _ = run_autograder(root, empty_submission(tmp_path / "empty"), env=env)
+    # Without a pid namespace it sees the harness's command line, which names the bundle.
+    seeker = hostile_submission(tmp_path / "seeker", ["/autograder"], str(root), [])
+    results, stdout = run_autograder(root, seeker, env=env)
+    assert "chatlab-hostile: readable=[] wrote=[]" in json.dumps(results, ensure_ascii=False)
+    assert str(root / "source") in stdout  # it did follow the harness's command line
+    assert verdicts(results) == verdicts(empty)
+    assert "bubblewrap" in results["output"]  # the student is told what was missing
+    assert results["extra_data"]["environment"]["files"].startswith("НЕ изолированы")
+    assert_nothing_secret(results)
