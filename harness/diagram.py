@@ -314,7 +314,7 @@ def arrow_svg(plan: Layout, row: Arrow, y: float) -> str:
 # -- the wire log of a scenario (HTML report) ----------------------------------------------
 
 WIRE_ROWS = 60  # rows drawn; earlier ones are only in the listing
-WIRE_LINES = 4  # lines of a wrapped label; the listing has the whole text
+WIRE_LINES = 6  # lines of a wrapped label (a whole 160-character line in a narrow gap)
 WIRE_FITS_PX = 1040  # the HTML report's column
 SERVER_NAMES = ("сервер",)  # how the harness names the student's server and its own
 

@@ -83,7 +83,7 @@ STATUS_STYLE = {
     ERROR: "magenta",
     FLAKY: "red",
 }
-STATUS_MARK = {PASSED: "✓", FAILED: "✗", SKIPPED: "–", TIMED_OUT: "⧗", ERROR: "!", FLAKY: "~"}
+STATUS_MARK = {PASSED: "✓", FAILED: "✗", SKIPPED: "–", TIMED_OUT: "◷", ERROR: "!", FLAKY: "~"}
 WORDS = {
     "ru": {
         "title": "Оценка решения",
@@ -370,7 +370,7 @@ def print_scorecard(report: GradeReport, lang: str = "ru", console: Console | No
             continue
         style = "bold " + STATUS_STYLE.get(r.status, "")
         console.print(Text(f"{STATUS_MARK.get(r.status, '?')} {shown(r.title, 1000)}", style=style))
-        if lang == "ru":
+        if lang == "ru" and r.description:
             console.print(Text(f"  {term_line(shown(r.description))}", style="dim"))
         for label, value in failure_lines(r, lang):
             print_field(console, label, value)
