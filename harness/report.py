@@ -755,7 +755,9 @@ def open_folder(folder: Path, create: bool) -> int | None:
                 st = os.stat(part, dir_fd=fd, follow_symlinks=False)
             if stat.S_ISLNK(st.st_mode):
                 links += 1
-                if not trusted(st) or links > MAX_SYMLINKS:
+                if links > MAX_SYMLINKS:
+                    raise ReportPathError(f"{folder}: слишком много символических ссылок")
+                if not trusted(st):
                     raise ReportPathError(
                         f"{where / part} — символическая ссылка другого пользователя "
                         f"(uid {st.st_uid}): отчёт по ней не пишется"

@@ -144,3 +144,10 @@ def test_grade_refuses_a_bad_target_before_grading(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "могут писать другие" in proc.stderr
     assert list(shared.iterdir()) == []
+
+
+def test_a_symlink_loop_is_refused(tmp_path: Path, graded: GradeReport) -> None:
+    (tmp_path / "a").symlink_to("b")
+    (tmp_path / "b").symlink_to("a")
+    with pytest.raises(report.ReportPathError, match="слишком много"):
+        report.write_reports(graded, report.Targets(json=tmp_path / "a" / "r.json"))
