@@ -108,6 +108,7 @@ class ChatServer:
             client.error("server_full", "Сервер переполнен", fatal=True)
             return self.disconnect(client, "error")
         buf, line, started, pinged = b"", b"", time.monotonic(), None
+        last = started
         reason = "quit"
         while client.alive:
             try:

@@ -269,7 +269,8 @@ def main():
         sys.exit(1)
     lsock.listen()
     signal.signal(signal.SIGTERM, lambda *a: (_ for _ in ()).throw(KeyboardInterrupt))
-    print("Сервер запущен на {}:{}".format(opts.host, lsock.getsockname()[1]), flush=True)
+    print("[{}] Сервер запущен на {}:{}".format(datetime.now().strftime("%H:%M:%S"), opts.host,
+                                                lsock.getsockname()[1]), flush=True)
     try:
         while True:
             sock, _ = lsock.accept()
