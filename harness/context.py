@@ -235,15 +235,16 @@ class Context:
         """
         label = f"зонд {name}" if name else "зонд"
         family_host = str(target.host)
+        transcript = self.transcript(label)
         probe = Probe(
             self.sandbox.socket(socket.AF_INET6 if ":" in family_host else socket.AF_INET),
             family_host,
             int(target.port),
-            transcript=self.transcript(label),
+            transcript=transcript,
             auto_pong=auto_pong,
             recv_buffer=recv_buffer,
             wire=self.wire,
-            label=label,
+            label=transcript.name,  # unique in the scenario, like the transcript's
             ping_reply=ping_reply,
         )
         self.add_cleanup(probe.close)

@@ -73,9 +73,11 @@ class Link:
         port: int,
         server: ScriptedServer,
         transcript: Transcript,
+        label: str = "клиент",
     ) -> None:
         self.port = port  # which of the server's ports the client connected to
         self.username: str | None = None
+        self.label = label  # the actor in the wire log: the username once registered
         self.sent: list[Item] = []  # everything the client sent, in order
         self.received: list[dict[str, Any]] = []  # everything sent to the client
         self.closed = False
@@ -113,7 +115,7 @@ class Link:
             note += f"   ⚠ {item.unframed}"
         self._transcript.add("клиент →", item.raw + note)
         if self._server.wire is not None:
-            self._server.wire.add(self.username or "клиент", "сервер проверки", item.raw)
+            self._server.wire.add(self.label, "сервер проверки", item.raw)
         message = item.message
         # Answer first, record second: once a scenario sees the request, the answer is out.
         if message is not None and "type" not in message and "username" in message:
@@ -136,7 +138,7 @@ class Link:
         line = json.dumps(message, ensure_ascii=False)
         self._transcript.add("→ клиенту" + (" (кусками)" if chop else ""), line)
         if self._server.wire is not None:
-            self._server.wire.add("сервер проверки", self.username or "клиент", line)
+            self._server.wire.add("сервер проверки", self.label, line)
         data = line.encode("utf-8") + b"\n"
         parts = pieces(data, None, split_utf8=True) if chop else [data]
         with self._send_lock, contextlib.suppress(OSError):  # the client is gone: waits say so
@@ -302,7 +304,9 @@ class ScriptedServer:
                 return
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # chopped pieces go apart
             self.transcript.add("harness", f"клиент подключился к порту {port}")
-            link = Link(sock, port, self, self.transcript)
+            with self._cond:
+                label = "клиент" + (f" #{len(self.links) + 1}" if self.links else "")
+            link = Link(sock, port, self, self.transcript, label)
             with self._cond:
                 self.links.append(link)
                 self._cond.notify_all()
@@ -345,6 +349,9 @@ class ScriptedServer:
                 self._users.append(text)
                 link.username = text
                 count = len(self._users)
+        if valid and not taken and self.wire is not None:
+            self.wire.rename(link.label, text)
+            link.label = text
         if not valid:
             link.send("error", code="username_invalid", message=f"Недопустимое имя: {text!r}")
         elif taken:

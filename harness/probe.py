@@ -195,7 +195,7 @@ class Probe:
             note += f"   ⚠ {item.unframed}"
         self.transcript.add("recv", item.raw + note)
         if self.wire is not None:
-            self.wire.add("сервер", self.username or self.label, item.raw)
+            self.wire.add("сервер", self.label, item.raw)
         if item.message is not None and item.message.get("type") == "ping" and self.auto_pong:
             self.send(self.ping_reply, note="(авто)")
         with self._cond:
@@ -236,7 +236,7 @@ class Probe:
             shown = shown[:300] + f"… ({len(data)} байт)"
         self.transcript.add("send", shown + (f"   {note}" if note else ""))
         if self.wire is not None:
-            self.wire.add(self.username or self.label, "сервер", shown)
+            self.wire.add(self.label, "сервер", shown)
         try:
             with self._send_lock:
                 self._sock.sendall(data)
@@ -394,6 +394,9 @@ class Probe:
         self.send({"username": name})
         welcome = self.expect("system", event="welcome", timeout=timeout)
         self.username = name
+        if self.wire is not None and self.label != name:
+            self.wire.rename(self.label, name)
+            self.label = name
         return welcome
 
     def close(self) -> None:

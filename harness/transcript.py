@@ -94,6 +94,14 @@ class WireLog:
         with self._lock:
             self._events.append(event)
 
+    def rename(self, old: str, new: str) -> None:
+        """``old`` turned out to be ``new`` (a connection registered): one actor, not two."""
+        with self._lock:
+            for event in self._events:
+                for key in ("from", "to"):
+                    if event[key] == old:
+                        event[key] = new
+
     def events(self) -> list[dict[str, object]]:
         with self._lock:
             return list(self._events)
