@@ -76,11 +76,13 @@ def selects(forbid: Forbid, message: dict[str, Any]) -> bool:
 class Marker:
     """A message the sender causes after the message under test (handout §5.10).
 
-    ``send()`` causes it; ``fields`` is how it looks when it arrives at the observer.
+    ``send()`` causes it, and only what arrives after that counts as the marker;
+    ``fields`` is how it looks when it arrives at the observer.  ``send=None``: the
+    scenario has caused it already (a welcome to a registration sent earlier).
     """
 
     fields: dict[str, Any]
-    send: Callable[[], None]
+    send: Callable[[], None] | None = None
     label: str = "маркер"
 
 
@@ -199,6 +201,7 @@ class Probe:
         if item.message is not None and item.message.get("type") == "ping" and self.auto_pong:
             self.send(self.ping_reply, note="(авто)")
         with self._cond:
+            item.seq = len(self.received)
             self.received.append(item)
             self._state.inbox.append(item)
             self._cond.notify_all()
@@ -335,11 +338,17 @@ class Probe:
         This only synchronises: it claims nothing about what must not have arrived (for
         that, :meth:`expect_none_before`).  Pings are left out.
         """
-        marker.send()
+        sent_at = 0
+        if marker.send is not None:
+            with self._cond:
+                sent_at = len(self.received)  # the marker can only come after it is caused
+            marker.send()
         expected = f"{self._who()} получает {marker.label} {describe(marker.fields)}"
         with self._cond:
             index = self._wait_index(
-                lambda item: item.message is not None and matches(item.message, marker.fields),
+                lambda item: item.seq >= sent_at
+                and item.message is not None
+                and matches(item.message, marker.fields),
                 timeout,
                 expected,
             )

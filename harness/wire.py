@@ -38,6 +38,7 @@ class Item:
     message: dict[str, Any] | None = None
     problem: str | None = None  # why it is not a valid message
     unframed: str = ""  # "" or how the framing broke the rules (NO_NEWLINE, MULTILINE)
+    seq: int = 0  # its place among everything one connection received (set by the reader)
 
     def show(self) -> str:
         return self.raw if len(self.raw) <= SHOWN_CHARS else self.raw[:SHOWN_CHARS] + "…"

@@ -204,7 +204,7 @@ def welcomed_after(probe: Probe, name: str, errors: tuple[str, ...], hint: str) 
     lines: a line cut or glued wrongly becomes a wrong name, an extra error or no welcome.
     The lines were sent already; the welcome is the marker.
     """
-    welcome = Marker({"type": "system", "event": "welcome", "username": name}, lambda: None)
+    welcome = Marker({"type": "system", "event": "welcome", "username": name})
     try:
         before = probe.take_until(welcome)
     except Fail as fail:
@@ -405,7 +405,7 @@ def server_duplicate_names(ctx: Context) -> None:
         hint="Уведомление join рассылается только после успешной регистрации.",
     )
     alice.expect_none_before(
-        Marker({"type": "system", "event": "join", "username": "Alice2"}, lambda: None),
+        Marker({"type": "system", "event": "join", "username": "Alice2"}),
         lambda m: (
             m.get("event") == "join"
             and m.get("username") not in ("Alice", "Alice2", "Zo\u00eb", "Same")
@@ -480,7 +480,7 @@ def server_join_leave(ctx: Context) -> None:
     dave = ctx.probe(server)
     dave.register("Dave")
     alice.expect_none_before(
-        Marker({"type": "system", "event": "join", "username": "Dave"}, lambda: None),
+        Marker({"type": "system", "event": "join", "username": "Dave"}),
         {"type": "system", "event": "leave"},
         what="Alice не получает leave о незарегистрированном соединении",
         hint=ctx.current_hint,
@@ -684,7 +684,7 @@ def server_private(ctx: Context) -> None:
     answer = unique("ответ")
     bob.send({"type": "private", "target_username": "Alice", "message": answer})
     alice.expect_none_before(
-        Marker({"type": "private", "from_username": "Bob", "message": answer}, lambda: None),
+        Marker({"type": "private", "from_username": "Bob", "message": answer}),
         lambda m: m.get("message") == secret,
         what="отправитель не получает копию личного сообщения",
         hint=leak_hint,

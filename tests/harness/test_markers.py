@@ -230,11 +230,6 @@ def test_take_until_only_synchronises_it_never_fails_on_what_came_before(chat) -
     assert [i.message["message"] for i in before if i.message] == ["эхо 2"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core bug: Probe.take_until (harness/probe.py) matches the first users_list in the "
-    "inbox, also one that arrived before the marker was sent, so the proof ends early",
-)
 def test_users_marker_proof_fails_on_an_echo_even_after_an_unrequested_users_list(chat) -> None:  # type: ignore[no-untyped-def]
     """A server that greets a newcomer with the users list must not make the marker blind."""
     join = chat(echo=True, push_users=True)
