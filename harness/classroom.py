@@ -1,6 +1,7 @@
 """``python -m harness.classroom REPORT.json``: a harness report as GitHub Actions reads it.
 
-Run by ``lab/github-classroom/grade.sh`` after ``python -m harness grade --json REPORT``:
+Run by the Classroom template's ``.chatlab/grade.sh`` (``lab/github-classroom/grade.sh``)
+after the student edition's ``check.py SUBMISSION --json REPORT``:
 
 - prints ``Итого: X из Y`` (the line to look for in the job log);
 - with ``$GITHUB_STEP_SUMMARY`` set, appends a Markdown scorecard (the run's summary page);
@@ -37,7 +38,7 @@ def reporter_result(report: GradeReport) -> dict[str, Any]:
             "status": "pass" if r.status == PASSED else ("error" if r.status == ERROR else "fail"),
             "score": r.points,
             "message": "" if r.status == PASSED else result_output(r)[:MESSAGE_CHARS],
-            "test_code": f"python -m harness grade SUBMISSION --scenario {r.id}",
+            "test_code": f"python3 .chatlab/check.py . --scenario {r.id}",
             "filename": "",
             "line_no": 0,
             "duration": round(r.duration * 1000),

@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import ast
 import hashlib
+import io
 import json
 import os
 import posixpath
@@ -32,6 +33,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tokenize
 import zipfile
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -475,9 +477,10 @@ def _hidden_patterns(hidden: list[RubricEntry]) -> list[re.Pattern[str]]:
 HIDDEN_WORD = "скрытый сценарий"
 
 
-def strip_hidden_text(text: str, hidden: list[RubricEntry]) -> str:
+def strip_hidden_text(text: str, hidden: list[RubricEntry], example: str = "") -> str:
     """Markdown without the hidden scenarios: a table row about one goes, a hidden id in a
-    list of ids goes with its comma, any other mention becomes «скрытый сценарий»."""
+    list of ids goes with its comma, ``--scenario ID`` names ``example`` (a visible one)
+    instead, any other mention becomes «скрытый сценарий»."""
     if not hidden:
         return text
     ids = [e.id for e in hidden]
@@ -491,9 +494,34 @@ def strip_hidden_text(text: str, hidden: list[RubricEntry]) -> str:
             for i in ids:
                 line = re.sub(rf",\s*`{re.escape(i)}`|`{re.escape(i)}`,\s*", "", line)
         for e in hidden:
+            if example:
+                line = re.sub(rf"--scenario[ =]{re.escape(e.id)}\b", f"--scenario {example}", line)
             line = line.replace(f"`{e.id}`", HIDDEN_WORD).replace(e.title, HIDDEN_WORD)
+            line = re.sub(rf"\b{re.escape(e.id)}\b", HIDDEN_WORD, line)
         out.append(line)
     return "".join(out)
+
+
+def scrub_python(source: str, hidden: list[RubricEntry]) -> str:
+    """A harness module whose docstrings and comments no longer name a hidden scenario
+    (an example in a docstring, say); code is left as it is."""
+    if not hidden or not any(e.id in source or e.title in source for e in hidden):
+        return source
+    prose: set[int] = set()  # 1-based numbers of the lines that are docstrings or comments
+    for node in ast.walk(ast.parse(source)):
+        value = node.value if isinstance(node, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):
+            prose.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
+    for token in tokenize.generate_tokens(io.StringIO(source).readline):
+        if token.type == tokenize.COMMENT:
+            prose.add(token.start[0])
+    lines = source.splitlines(keepends=True)
+    for number in sorted(prose):
+        line = lines[number - 1]
+        for e in hidden:
+            line = line.replace(e.title, "Скрытый сценарий.").replace(e.id, "hidden_scenario")
+        lines[number - 1] = line
+    return "".join(lines)
 
 
 # Commands of the kit checkout, as the student edition spells them (check.py, see its README).
@@ -529,9 +557,11 @@ def edition_commands(text: str) -> str:
     return text
 
 
-KIT_ONLY = re.compile(r"pip install -e|-m nox|pip install nox|kit\.py` создаёт|\.venv/")
+# What only a kit checkout has, once the self-check commands are rewritten (check.py).
+KIT_ONLY = re.compile(r"pip install -e|-m nox|pip install nox|kit\.py|\.venv/|-m harness")
 KIT_ONLY_BLOCK = re.compile(r"<!-- kit-only -->.*?<!-- /kit-only -->\n?", re.S)
-EDITION_SETUP = "Как поставить и запускать проверку в этом комплекте — в [README.md]({readme}).\n\n"
+INSTRUCTOR_SECTION = re.compile(r"^(#{1,6}) .*(Для преподавател|Преподавателю)")
+EDITION_SETUP = "Как поставить и запускать проверку в этом комплекте — в [README.md]({readme}).\n"
 
 
 def site_titles(docs: Path = KIT_ROOT / "docs") -> dict[str, str]:
@@ -548,18 +578,59 @@ def site_titles(docs: Path = KIT_ROOT / "docs") -> dict[str, str]:
     return titles
 
 
-def _kit_only_sections(text: str, readme: str) -> str:
-    """Sections (``## ...``) that tell how to install or run the kit checkout itself, with
-    their body replaced by a pointer to the edition's README; ``<!-- kit-only -->`` blocks
-    are left out."""
+def _blocks(text: str) -> list[str]:
+    """Markdown as paragraphs and fenced blocks, each with the blank lines after it."""
+    blocks: list[str] = []
+    current: list[str] = []
+    fence = ""
+    for line in text.splitlines(keepends=True):
+        mark = re.match(r"\s*(`{3,}|~{3,})", line)
+        if fence:
+            current.append(line)
+            if mark and mark.group(1).startswith(fence):
+                fence = ""
+            continue
+        if mark:
+            if current and current[-1].strip():
+                blocks.append("".join(current))
+                current = []
+            fence = mark.group(1)
+            current.append(line)
+            continue
+        if not line.strip() and current and current[-1].strip():
+            current.append(line)
+            blocks.append("".join(current))
+            current = []
+            continue
+        current.append(line)
+    if current:
+        blocks.append("".join(current))
+    return blocks
+
+
+def kit_only_removed(text: str, readme: str) -> str:
+    """Markdown of the kit without what holds only in a kit checkout: ``<!-- kit-only -->``
+    blocks and sections for the instructor go; a paragraph or code block about installing or
+    running the kit itself becomes one pointer to the edition's README."""
     text = KIT_ONLY_BLOCK.sub("", text)
-    parts = re.split(r"(?m)^(?=#{1,3} )", text)
-    out = []
-    for part in parts:
-        heading, _, body = part.partition("\n")
-        if heading.startswith("#") and KIT_ONLY.search(body):
-            part = f"{heading}\n\n{EDITION_SETUP.format(readme=readme)}"
-        out.append(part)
+    out: list[str] = []
+    dropping = 0  # heading level of an instructor's section being left out
+    for block in _blocks(text):
+        heading = re.match(r"(#{1,6}) ", block)
+        if heading and dropping and len(heading.group(1)) <= dropping:
+            dropping = 0
+        if dropping:
+            continue
+        found = INSTRUCTOR_SECTION.match(block)
+        if found:
+            dropping = len(found.group(1))
+            continue
+        if not heading and KIT_ONLY.search(block):
+            pointer = EDITION_SETUP.format(readme=readme) + "\n"
+            if not out or out[-1] != pointer:
+                out.append(pointer)
+            continue
+        out.append(block)
     return "".join(out)
 
 
@@ -572,10 +643,9 @@ def plain_markdown(
     files the edition carries (their kit paths), which links may point to; ``titles`` the
     site's page and section titles (:func:`site_titles`).  Directives that run the kit at
     build time become a note; roles become their text, a relative link or «the title» of
-    a page of the site; a section about installing the kit points to the edition's README.
+    a page of the site.
     """
     titles = site_titles() if titles is None else titles
-    readme = posixpath.relpath("README.md", posixpath.dirname(_edition_path(doc)))
 
     def directive(m: re.Match[str]) -> str:
         return DIRECTIVE_NOTES.get(m["name"], "")
@@ -599,7 +669,6 @@ def plain_markdown(
             return f"«{label or titles.get(target, target)}»"
         return f"`{label or content}`"
 
-    text = _kit_only_sections(text, readme)
     text = DIRECTIVE.sub(directive, text)
     return ROLE.sub(role, text)
 
@@ -686,6 +755,8 @@ def student_edition(
             text, removed = strip_scenarios(sources[path], hidden_ids, elsewhere)
             stripped |= removed
             data = text.encode("utf-8")
+        elif path.suffix == ".py":
+            data = scrub_python(sources[path], hidden).encode("utf-8")
         add(rel, data)
     if stripped != hidden_ids:
         missing = ", ".join(sorted(hidden_ids - stripped))
@@ -697,27 +768,34 @@ def student_edition(
         raise PackageError(f"{rubric}: не удалось убрать из рубрики скрытые сценарии")
     add("lab/rubric.toml", visible_text.encode("utf-8"))
     add("lab/protocol.json", PROTOCOL_FILE.read_bytes())
+
+    example = next((e.id for e in visible if e.id == "server_private"), visible[0].id)
+
+    def markdown(text: str, name: str) -> bytes:
+        text = edition_commands(strip_hidden_text(text, hidden, example))
+        readme = posixpath.relpath("README.md", posixpath.dirname(name))
+        return kit_only_removed(text, readme).encode("utf-8")
+
     handout = (KIT_ROOT / "lab" / "README.md").read_text(encoding="utf-8")
-    add("lab/README.md", edition_commands(strip_hidden_text(handout, hidden)).encode("utf-8"))
+    add("lab/README.md", markdown(handout, "lab/README.md"))
     exercises = KIT_ROOT / "exercises"
     for path in sorted(exercises.iterdir()):
         if path.is_file() and path.suffix in (".py", ".md"):
+            name = f"exercises/{path.name}"
             data = path.read_bytes()
             if path.suffix == ".md":
-                data = edition_commands(strip_hidden_text(data.decode("utf-8"), hidden)).encode()
-            add(f"exercises/{path.name}", data)
+                data = markdown(data.decode("utf-8"), name)
+            add(name, data)
     pages = sorted(STUDENT_DOCS.glob("*.md"))
     page_names = {p.relative_to(KIT_ROOT).as_posix() for p in pages} | {"lab/README.md"}
     titles = site_titles()
     for page in pages:
         kit_path = page.relative_to(KIT_ROOT).as_posix()
         text = plain_markdown(page.read_text(encoding="utf-8"), kit_path, page_names, titles)
-        text = edition_commands(strip_hidden_text(text, hidden))
-        note = EDITION_DOC_NOTE.format(readme="../README.md")
-        add(_edition_path(kit_path), (note + text).encode("utf-8"))
+        note = EDITION_DOC_NOTE.format(readme="../README.md").encode("utf-8")
+        add(_edition_path(kit_path), note + markdown(text, _edition_path(kit_path)))
 
     points = sum(e.points for e in visible)
-    example = next((e.id for e in visible if e.id == "server_private"), visible[0].id)
     values = {
         "example_scenario": example,
         "scenarios": str(len(visible)),

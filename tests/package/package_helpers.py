@@ -5,6 +5,7 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,8 @@ from typing import Any
 import jsonschema
 
 from harness.gradescope import SCHEMA_FILE
+from harness.package import reference_lines
+from harness.rubric import RubricEntry
 
 KIT = Path(__file__).resolve().parents[2]
 REFERENCE = KIT / "reference"
@@ -118,11 +121,23 @@ def hostile_submission(dest: Path, roots: list[str], cmdline: str, results: list
     return dest
 
 
-def junk_submission(dest: Path) -> Path:
-    """:func:`echo_to_sender`, its server printing grade-like junk first (``junk_server.py``)."""
-    echo_to_sender(dest)
+def junk_submission(dest: Path, crash: bool = False) -> Path:
+    """:func:`echo_to_sender` (or, with ``crash``, the reference client and a server that
+    exits 1 at once), its server printing grade-like junk first (``junk_server.py``)."""
+    if crash:
+        crashing_server(dest)
+    else:
+        echo_to_sender(dest)
     (dest / "server.py").rename(dest / "real_server.py")
     shutil.copy(HOSTILE / "junk_server.py", dest / "server.py")
+    return dest
+
+
+def crashing_server(dest: Path) -> Path:
+    """The reference client and a server that exits with code 1 at once."""
+    dest.mkdir(parents=True)
+    shutil.copy(REFERENCE / "client.py", dest / "client.py")
+    (dest / "server.py").write_text("import sys\nsys.exit(1)\n", encoding="utf-8")
     return dest
 
 
@@ -208,3 +223,15 @@ def not_passed(report: dict[str, Any]) -> str:
         if r["points"] < r["max_points"]
     ]
     return "grade lost points in: " + ("; ".join(lost) or "none")
+
+
+def leaks(files: dict[str, str], hidden: list[RubricEntry]) -> list[str]:
+    """Where ``files`` name a hidden scenario or hold a line of the model answer."""
+    answer = reference_lines()
+    found = []
+    for name, text in files.items():
+        for entry in hidden:
+            if entry.title in text or re.search(rf"\b{entry.id}\b", text):
+                found.append(f"{name}: {entry.id}")
+        found += [f"{name}: {line}" for line in text.splitlines() if line.strip() in answer]
+    return found

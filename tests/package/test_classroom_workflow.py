@@ -1,4 +1,5 @@
-"""The GitHub Classroom workflow: the command it runs, run here, and what it reports."""
+"""The GitHub Classroom template (built from the student edition) and its workflow: the
+command it runs, run here, and what it reports."""
 
 from __future__ import annotations
 
@@ -12,10 +13,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from package_helpers import KIT, REFERENCE, WORKFLOW, not_passed, package, workflow_run_commands
+from package_helpers import (
+    KIT,
+    REFERENCE,
+    WORKFLOW,
+    crashing_server,
+    junk_submission,
+    leaks,
+    not_passed,
+    package,
+    text_of,
+    workflow_run_commands,
+)
 
 from harness.classroom import markdown_summary, reporter_result
+from harness.rubric import load_rubric
 from harness.verdict import FAILED, PASSED, SKIPPED, GradeReport, ScenarioResult
+
+RUBRIC = load_rubric()
+HIDDEN = [e for e in RUBRIC if e.hidden]
 
 GRADE_STEP = "chatlab"
 
@@ -58,72 +74,122 @@ def test_reporter_result_gives_classroom_the_harness_points() -> None:
 def test_workflow_wires_the_grade_step_to_the_classroom_reporter() -> None:
     text = WORKFLOW.read_text(encoding="utf-8")
     commands = workflow_run_commands()
-    assert commands[GRADE_STEP].startswith("bash kit/lab/github-classroom/grade.sh submission")
+    assert commands[GRADE_STEP] == "bash .chatlab/grade.sh . chat-lab-report"
     assert f'CHATLAB_RESULTS: "${{{{ steps.{GRADE_STEP}.outputs.result }}}}"' in text
     assert f"runners: {GRADE_STEP}" in text
     # The reporter looks the check run up by this job name, and needs to write to it.
     assert "\n  run-autograding-tests:\n" in text
     assert "checks: write" in text
-    install = commands["Install the kit"]
-    assert "pip install" in install and "-e ./kit" in install
+    # One checkout: the student's repository, with the student edition inside it.
+    assert text.count("uses: actions/checkout@") == 1
+    assert "repository:" not in text and "KIT_REPOSITORY" not in text
 
 
-@pytest.mark.slow
-def test_workflow_grade_command_scores_the_reference_like_grade(
-    tmp_path: Path, reference_report: dict[str, Any]
-) -> None:
-    # The checkout layout of the workflow: the kit in kit/, the student's repo in submission/.
-    (tmp_path / "kit").symlink_to(KIT)
-    shutil.copytree(REFERENCE, tmp_path / "submission", ignore=shutil.ignore_patterns("__py*"))
-    outputs, summary = tmp_path / "github_output", tmp_path / "step_summary"
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("classroom") / "template"
+    done = package("classroom", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_template_is_built_from_the_student_edition(template: Path) -> None:
+    for name in ("server.py", "client.py"):
+        assert (template / name).read_bytes() == (KIT / "exercises" / name).read_bytes()
+    assert (template / ".github/workflows/classroom.yml").read_bytes() == WORKFLOW.read_bytes()
+    for name in ("check.py", "grade.sh", "lab/README.md", "lab/rubric.toml", "harness/cli.py"):
+        assert (template / ".chatlab" / name).is_file(), name
+    assert (template / ".chatlab/grade.sh").stat().st_mode & 0o111
+    assert "python3 .chatlab/check.py" in (template / "README.md").read_text(encoding="utf-8")
+    names = [p.relative_to(template).as_posix() for p in template.rglob("*") if p.is_file()]
+    assert not [n for n in names if "reference" in n or "/tests/" in f"/{n}"]
+    assert not leaks(text_of(template), HIDDEN)
+    visible = load_rubric(template / ".chatlab" / "lab" / "rubric.toml")
+    assert [e.id for e in visible] == [e.id for e in RUBRIC if not e.hidden]
+
+
+def run_grade_step(template: Path, solution: Path, work: Path) -> tuple[Any, str, str]:
+    """The workflow's grade step in a checkout of the template whose programs are
+    ``solution``'s; (completed process, the step output, the job summary)."""
+    repo = work / "repo"
+    shutil.copytree(template, repo)
+    for path in solution.iterdir():
+        if path.is_file():
+            shutil.copy(path, repo / path.name)
+    outputs, summary = work / "github_output", work / "step_summary"
     done = subprocess.run(
         ["bash", "-c", workflow_run_commands()[GRADE_STEP]],
-        cwd=tmp_path,
+        cwd=repo,
         env={
             **os.environ,
             "PYTHON": sys.executable,
+            "CHATLAB_PYTHON": sys.executable,  # the edition's .venv bootstrap is tested apart
+            "GITHUB_ACTIONS": "true",
             "GITHUB_OUTPUT": str(outputs),
             "GITHUB_STEP_SUMMARY": str(summary),
         },
         capture_output=True,
         text=True,
+        timeout=600,
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    score = reference_report["score"]
-    total = f"Итого: {score:g} из {reference_report['max_score']:g}"
-    assert total in done.stdout, not_passed(reference_report) + "\n" + done.stdout[-3000:]
-    name, _, value = outputs.read_text().strip().partition("=")
-    assert name == "result"
-    data = json.loads(base64.b64decode(value).decode("utf-8"))
-    assert sum(t["score"] for t in data["tests"]) == score
-    assert data["max_score"] == reference_report["max_score"]
-    assert summary.read_text(encoding="utf-8").startswith(f"## Чат: {score:g} из ")
     for report in ("report.json", "report.html"):
-        assert (tmp_path / "chat-lab-report" / report).is_file()
+        assert (repo / "chat-lab-report" / report).is_file()
+    return done, outputs.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")
 
 
-def test_package_classroom_fills_in_the_kit_repository(tmp_path: Path) -> None:
-    kit = ("--kit-repo", "cs-dept/chat-lab-kit", "--kit-ref", "v2026.1")
-    done = package("classroom", "--out", str(tmp_path), *kit)
-    assert done.returncode == 0, done.stderr
-    written = (tmp_path / ".github" / "workflows" / "classroom.yml").read_text(encoding="utf-8")
-    template = WORKFLOW.read_text(encoding="utf-8")
-    changed = [
-        (old, new) for old, new in zip(template.splitlines(), written.splitlines()) if old != new
-    ]
-    assert changed == [
-        ("  KIT_REPOSITORY: your-org/chat-lab-kit", "  KIT_REPOSITORY: cs-dept/chat-lab-kit"),
-        ("  KIT_REF: main", "  KIT_REF: v2026.1"),
-    ]
+def reporter_payload(output: str) -> dict[str, Any]:
+    name, _, value = output.strip().partition("=")
+    assert name == "result"
+    data: dict[str, Any] = json.loads(base64.b64decode(value).decode("utf-8"))
+    return data
 
 
-def test_package_classroom_refuses_a_repository_that_is_not_owner_slash_name(
-    tmp_path: Path,
+@pytest.mark.slow
+def test_workflow_grade_step_gives_the_reference_every_visible_point(
+    template: Path, tmp_path: Path, reference_report: dict[str, Any]
 ) -> None:
-    done = package(
-        "classroom", "--out", str(tmp_path), "--kit-repo", "https://github.com/cs-dept/chat-lab-kit"
+    done, output, summary = run_grade_step(template, REFERENCE, tmp_path)
+    visible = sum(e.points for e in RUBRIC if not e.hidden)
+    assert f"Итого: {visible:g} из {visible:g}" in done.stdout, (
+        not_passed(reference_report) + "\n" + done.stdout[-3000:]
     )
+    data = reporter_payload(output)
+    assert sum(t["score"] for t in data["tests"]) == data["max_score"] == visible
+    assert summary.startswith(f"## Чат: {visible:g} из {visible:g}")
+    assert "/tests/" not in done.stdout and "reference" not in output
+
+
+@pytest.mark.slow
+def test_workflow_commands_printed_by_a_submission_stay_text(
+    template: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "junk").mkdir()
+    # The server's stderr is in the scorecard the job log shows when it fails to start.
+    crashing = crashing_server(tmp_path / "crash")
+    _, plain, _ = run_grade_step(template, crashing, tmp_path / "plain")
+    junky = junk_submission(tmp_path / "junk-solution", crash=True)
+    done, junk, _ = run_grade_step(template, junky, tmp_path / "junk")
+
+    def points(output: str) -> list[tuple[str, str, float]]:
+        return [(t["name"], t["status"], t["score"]) for t in reporter_payload(output)["tests"]]
+
+    assert points(junk) == points(plain)
+    assert any(status != "pass" for _, status, _ in points(plain))
+    # Every workflow command the submission printed is inside the stop-commands span.
+    lines = done.stdout.splitlines()
+    stop = next(i for i, line in enumerate(lines) if line.startswith("::stop-commands::"))
+    marker = lines[stop].removeprefix("::stop-commands::")
+    resume = lines.index(f"::{marker}::")
+    printed = [i for i, line in enumerate(lines) if "::set-output" in line or "::add-mask" in line]
+    assert printed and all(stop < i < resume for i in printed), done.stdout[-2000:]
+    assert len(marker) > 30
+
+
+def test_package_classroom_never_overwrites_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "notes.md").write_text("мой репозиторий\n", encoding="utf-8")
+    done = package("classroom", "--out", str(tmp_path))
     assert done.returncode == 2
-    assert "OWNER/NAME" in done.stderr
-    assert not (tmp_path / ".github").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.md"]
