@@ -509,7 +509,9 @@ def scrub_python(source: str, hidden: list[RubricEntry]) -> str:
         return source
     prose: set[int] = set()  # 1-based numbers of the lines that are docstrings or comments
     for node in ast.walk(ast.parse(source)):
-        value = node.value if isinstance(node, ast.Expr) else None
+        if not isinstance(node, ast.Expr):
+            continue
+        value = node.value
         if isinstance(value, ast.Constant) and isinstance(value.value, str):
             prose.update(range(node.lineno, (node.end_lineno or node.lineno) + 1))
     for token in tokenize.generate_tokens(io.StringIO(source).readline):
