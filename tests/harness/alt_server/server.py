@@ -315,6 +315,14 @@ class Server:
                 )  # fmt: skip
         return True
 
+    def sessions_of(self):
+        """(client, partner) of every session (call with the lock held)."""
+        return [(self.users[key], partner) for key, partner in self.sessions.items()]
+
+    def full(self, limit):
+        with self.lock:
+            return bool(limit) and len(self.clients) >= limit
+
     def leave(self, client, reason):
         if client.name is not None and not self.stopping:
             with self.lock:
@@ -351,6 +359,14 @@ class Server:
             self.stopping = True
             clients = list(self.clients)
             count = len(self.users)
+            pairs = {frozenset((c.key, p.key)): (c, p) for c, p in self.sessions_of()}
+            self.sessions.clear()
+        for a, b in pairs.values():
+            for who in (a, b):
+                who.send(
+                    "session_ended", from_username=a.name, to_username=b.name,
+                    reason="shutdown", message="Сервер завершает работу, сессия окончена",
+                )  # fmt: skip
         for client in clients:
             if client.name is not None:
                 client.send(
@@ -376,7 +392,11 @@ def main():
     parser.add_argument("--max-line-bytes", type=int, default=65536)
     args = parser.parse_args()
     server = Server(args)
-    listener = socket.create_server((args.host, args.port))
+    try:
+        listener = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        print(f"Не могу слушать {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        sys.exit(1)
     print("Сервер запущен на {}:{}".format(*listener.getsockname()[:2]), flush=True)
 
     def on_term(signum, frame):
@@ -386,6 +406,13 @@ def main():
     try:
         while True:
             sock, _ = listener.accept()
+            if server.full(args.max_clients):
+                refusal = {"type": "error", "code": "server_full", "fatal": True}
+                refusal.update(message="Сервер заполнен", timestamp=now())
+                with contextlib.suppress(OSError):
+                    sock.sendall((json.dumps(refusal, ensure_ascii=False) + "\n").encode())
+                sock.close()
+                continue
             client = Client(server, sock)
             with server.lock:
                 server.clients.add(client)
