@@ -10,6 +10,7 @@ scenarios it broke.  The check grades nothing: the scenarios keep their own verd
 
 from __future__ import annotations
 
+import contextlib
 import re
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from harness.context import Context
 from harness.peer import Link
 from harness.probe import Probe
 from harness.process import ServerProcess
+from harness.protocol import protocol
 from harness.sandbox import Containment, Limits, Sandbox
 from harness.screen import NAME_WORD
 from harness.terminal import Terminal
@@ -31,6 +33,12 @@ def tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
+UNRECOGNIZED = re.compile(r"unrecognized arguments: (.+)")
+OPTIONS = {
+    name.lstrip("-").replace("-", "_"): spec["default"]
+    for name, spec in protocol()["server_options"].items()
+    if name not in ("--host", "--port")
+}
 THIRD_PARTY = re.compile(r"No module named '([\w.]+)'")
 STDLIB_HINT = (
     "На проверке есть только стандартная библиотека Python (§2): уберите сторонний пакет "
@@ -56,9 +64,21 @@ def check_server(ctx: Context) -> list[Finding]:
     """Start the server as the scenarios do and look at how it starts and answers."""
     findings = []
     try:
-        server = ctx.server()
+        server = ctx.server(**OPTIONS)  # every option, as the scenarios give them
     except Fail as fail:
         output = fail.got
+        unknown = UNRECOGNIZED.search(output)
+        if unknown:
+            return [
+                Finding(
+                    SERVER,
+                    "сервер не понимает параметры "
+                    + ", ".join(w for w in unknown.group(1).split() if w.startswith("--")),
+                    detail=tail(output),
+                    hint="Сервер должен понимать все параметры из §2 с теми же значениями по "
+                    "умолчанию: проверка передаёт их в каждом сценарии.",
+                )
+            ]
         module = third_party(output)
         if module:
             return [
@@ -80,6 +100,16 @@ def check_server(ctx: Context) -> list[Finding]:
     for problem in server.ready.problems:
         findings.append(Finding(SERVER, problem, hint=START_HINT))
     findings += check_answer(ctx, server)
+    logged = [line for line in server.stdout_lines() if line.strip()][1:]
+    if logged:
+        findings.append(
+            Finding(
+                SERVER,
+                "сервер пишет в stdout не только строку готовности",
+                detail="\n".join(logged[:5]),
+                hint="Журнал пишите в stderr (logging или print(..., file=sys.stderr)) (§5.11).",
+            )
+        )
     return findings
 
 
@@ -142,6 +172,11 @@ def check_answer(ctx: Context, server: ServerProcess) -> list[Finding]:
                     "приветствием welcome.",
                 )
             ]
+    # One more round trip on the same connection: what the server printed while it
+    # registered the probe is out by the time the answer comes.
+    probe.send({"type": "users"})
+    with contextlib.suppress(Fail):  # no answer: nothing to wait for
+        probe.expect(lambda kind: kind != "ping", timeout=1.0)
     unframed = probe.unframed()
     if unframed:
         return [

@@ -8,6 +8,7 @@ sleep.  Limits, codes and reasons come from ``lab/protocol.json``.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import signal
@@ -90,10 +91,20 @@ def wait_for_users(probe: Probe, expected: list[str], hint: str, timeout: float 
             raise Fail(f"users = {expected}", got=str(users), hint=hint)
 
 
-def expect_in_order(probe: Probe, sender: str, texts: list[str], hint: str) -> None:
-    """``probe`` gets ``texts`` from ``sender``, in this order (§5.10)."""
-    for text in texts:
-        probe.expect("message", from_username=sender, message=text)
+def order_of(probe: Probe, author: Probe, sender: str, texts: list[str], hint: str) -> str:
+    """``probe`` gets ``texts`` from ``sender`` in this order (§5.10); "" when it did.
+
+    A server that answered ``author``'s burst with invalid_json could not split glued lines:
+    that is server_framing's to grade, and the order here is not graded (the reason is
+    returned).
+    """
+    try:
+        for text in texts:
+            probe.expect("message", from_username=sender, message=text)
+    except Fail:
+        if author.peek("error", code="invalid_json") is not None:
+            return "порядок не проверен: сервер не разобрал две склеенные строки (server_framing)"
+        raise
     order = [
         i.message.get("message")
         for i in probe.received
@@ -105,6 +116,7 @@ def expect_in_order(probe: Probe, sender: str, texts: list[str], hint: str) -> N
             got=" → ".join(str(t) for t in order),
             hint=hint + " Сообщения одного клиента обрабатывайте по порядку в его потоке (§5.10).",
         )
+    return ""
 
 
 def names_user(message: dict[str, Any], name: str) -> bool:
@@ -374,12 +386,19 @@ def server_duplicate_names(ctx: Context) -> None:
             "«_», «-», «.». Ошибка не закрывает соединение.",
         )
     ctx.step(
-        "«Zoë» занято: «Zoe» + комбинируемый знак (то же имя в NFD) получает username_taken",
+        "«Zoë» занято: «Zoe» + комбинируемый знак (то же имя в NFD) — ошибка, а не второй Zoë",
         hint="Сравнивайте unicodedata.normalize('NFC', имя).casefold() (§5.2).",
     )
     ctx.probe(server, "Zo\u00eb")
     other.send({"username": "Zoe\u0308"})
-    expect_error(other, "username_taken", ctx.current_hint)
+    # §5.2 leaves the order open: compared after NFC it is taken, checked as sent it is invalid.
+    answer = other.expect(lambda kind: kind in ("error", "system"))
+    if answer.get("code") not in ("username_taken", "username_invalid"):
+        raise Fail(
+            "ошибка username_taken (или username_invalid) для «Zoe» + U+0308",
+            got=json.dumps(answer, ensure_ascii=False),
+            hint=ctx.current_hint,
+        )
     ctx.step(
         "десять клиентов одновременно занимают одно имя: приветствие получает ровно один",
         hint="Проверку «имя свободно» и занятие имени делайте под одной блокировкой: иначе "
@@ -495,18 +514,30 @@ def server_join_leave(ctx: Context) -> None:
 @scenario("server_broadcast", depends=REGISTERED)
 def server_broadcast(ctx: Context) -> None:
     """Сообщение в общий чат доходит до всех остальных по порядку и не возвращается отправителю."""
-    server, (alice, bob, carol) = chat(ctx, "Alice", "Bob", "Carol")
-    stranger = ctx.probe(server)  # connected, never registers
+    ctx.step("запуск сервера")
+    server = ctx.server()
+    # Connected before the others: the server has accepted it by the time they are welcomed.
+    stranger = ctx.probe(server)
+    alice, bob, carol = (ctx.probe(server, name) for name in ("Alice", "Bob", "Carol"))
     hint = (
         'Каждому, КРОМЕ отправителя, отправьте {"type": "message", "from_username": '
         'ОТПРАВИТЕЛЬ, "message": ТЕКСТ, ...}.'
     )
     texts = [unique("Привет всем"), unique("как дела"), unique("третье")]
-    ctx.step("Alice отправляет три сообщения: Bob и Carol получают их по порядку", hint=hint)
-    for text in texts:
+    ctx.step("Alice отправляет сообщение: Bob и Carol получают его", hint=hint)
+    alice.send({"type": "message", "message": texts[0]})
+    for probe in (bob, carol):
+        probe.expect("message", from_username="Alice", message=texts[0])
+    ctx.step("Alice отправляет ещё два подряд: Bob и Carol получают их по порядку", hint=hint)
+    # Two lines sent at once may reach the server in one recv(); a server that cannot split
+    # them fails server_framing, and here only the order is graded (when it could be).
+    for text in texts[1:]:
         alice.send({"type": "message", "message": text})
     for probe in (bob, carol):
-        expect_in_order(probe, "Alice", texts, hint)
+        glued = order_of(probe, alice, "Alice", texts[1:], hint)
+        if glued:
+            ctx.transcript("harness").add("harness", glued)
+            break
     ctx.step(
         "соединение, которое не зарегистрировалось, не получает сообщений чата",
         hint="Рассылайте только зарегистрированным пользователям (§5.3): до регистрации "
@@ -540,6 +571,21 @@ def server_broadcast(ctx: Context) -> None:
         probe.expect("message", from_username="Bob", message=reply)
 
 
+def answered(asker: Probe, target: Probe, timeout: float = 2.0) -> None:
+    """Wait until ``asker``'s request had its effect: an answer to it or a delivery to ``target``.
+
+    A server without that feature answers with an error, or with nothing: then the wait
+    ends at ``timeout`` and there is simply nothing more to look at.
+    """
+    deadline = time.monotonic() + timeout
+    delivered = {"from_username": asker.username}
+    while time.monotonic() < deadline:
+        for probe, fields in ((asker, {}), (target, delivered)):
+            with contextlib.suppress(Fail):  # not yet: look at the other one
+                probe.expect(lambda kind: kind != "ping", timeout=0.05, **fields)
+                return
+
+
 @scenario("server_timestamps", depends=REGISTERED)
 def server_timestamps(ctx: Context) -> None:
     """Каждое сообщение сервера содержит timestamp — местное время в формате ISO 8601 до секунды
@@ -550,18 +596,24 @@ def server_timestamps(ctx: Context) -> None:
     ctx.step("обмен сообщениями разных типов")
     ctx.probe(server, "Carol").close()
     alice.expect("system", event="join", username="Carol")
-    alice.send({"type": "message", "message": unique("привет")})
-    for request in (
-        {"type": "private", "target_username": "Bob", "message": unique("лично")},
-        {"type": "users"},
-        {"type": "session_request", "target_username": "Bob"},
-        {"type": "nonsense"},
+    text = unique("привет")
+    alice.send({"type": "message", "message": text})
+    bob.expect("message", from_username="Alice", message=text)
+    # One request per connection and each answer awaited: no two lines ever arrive glued.
+    # Whatever the server implements answers with a timestamp (an error, if nothing else).
+    probes = [alice, bob]
+    for i, request in enumerate(
+        (
+            {"type": "private", "target_username": "Bob", "message": unique("лично")},
+            {"type": "users"},
+            {"type": "session_request", "target_username": "Bob"},
+            {"type": "nonsense"},
+        )
     ):
-        alice.send(request)  # whatever the server implements answers with a timestamp
-    last = unique("последнее")
-    alice.send({"type": "message", "message": last})
-    bob.expect("message", from_username="Alice", message=last)
-    alice.take_until(broadcast_marker(bob))  # every answer to Alice has arrived
+        asker = ctx.probe(server, f"Asker{i}")
+        probes.append(asker)
+        asker.send(request)
+        answered(asker, bob)
     ctx.step(
         "у каждого полученного сообщения есть верный timestamp",
         hint='Добавляйте в КАЖДОЕ сообщение сервера "timestamp": '
@@ -569,7 +621,7 @@ def server_timestamps(ctx: Context) -> None:
     )
     utc = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
     now = utc + dt.timedelta(hours=TIME_ZONE_HOURS)
-    for probe in (alice, bob):
+    for probe in probes:
         for item in probe.received:
             if item.message is None:
                 continue
@@ -637,14 +689,7 @@ def server_disconnect(ctx: Context) -> None:
     ctx.step("Bob обрывает соединение (RST) на середине сообщения", hint=hint)
     bob.send_raw(b'{"type": "message", "mess')
     bob.abort()
-    leave = alice.expect("system", event="leave", username="Bob")
-    if leave.get("reason") != "disconnect":
-        raise Fail(
-            'leave Bob с reason "disconnect" (соединение оборвано)',
-            got=json.dumps(leave, ensure_ascii=False),
-            hint='Обрыв (ConnectionResetError, ошибка сокета) — reason "disconnect"; '
-            '"quit" — когда клиент закрыл соединение сам (§5.6).',
-        )
+    alice.expect("system", event="leave", username="Bob")
     ctx.step("Carol закрывает соединение, не дописав сообщение", hint=hint)
     carol.send_raw('{"type": "message", "message": "недопис'.encode())
     carol.close()
@@ -657,6 +702,19 @@ def server_disconnect(ctx: Context) -> None:
     alice.expect("message", from_username="Dave", message=text)
     ctx.step("имена ушедших освободились", hint="После выхода имя снова свободно.")
     ctx.probe(server, "Bob")
+    ctx.step(
+        'Dave обрывает соединение (RST): Alice получает leave с reason "disconnect"',
+        hint='Обрыв (ConnectionResetError, ошибка сокета) — reason "disconnect"; '
+        '"quit" — когда клиент закрыл соединение сам (§5.6).',
+    )
+    dave.abort()
+    leave = alice.expect("system", event="leave", username="Dave")
+    if leave.get("reason") != "disconnect":
+        raise Fail(
+            'leave Dave с reason "disconnect" (соединение оборвано)',
+            got=json.dumps(leave, ensure_ascii=False),
+            hint=ctx.current_hint,
+        )
 
 
 # -- part 3 ---------------------------------------------------------------------------------
@@ -928,9 +986,8 @@ def server_bad_input(ctx: Context) -> None:
             "message_too_long",
         ),
         (
-            "accepted не true/false",
-            b'{"type": "session_response", "target_username": "Bob", '
-            b'"accepted": "\xd0\xb4\xd0\xb0"}\n',
+            "target_username не строка",
+            b'{"type": "private", "target_username": 5, "message": "hi"}\n',
             "invalid_message",
         ),
         ("повторная регистрация", b'{"username": "Alice3"}\n', "already_registered"),
@@ -990,6 +1047,7 @@ def server_bad_input(ctx: Context) -> None:
         hint='Считайте подключения; сверх --max-clients отправьте {"type": "error", "code": '
         '"server_full", "fatal": true, ...} и закройте соединение (§5.9).',
     )
+    server.close()  # a server that always binds one port needs it free again
     small = ctx.server(max_clients=2)
     first, second = ctx.probe(small, "First"), ctx.probe(small)
     third = ctx.probe(small)
@@ -1173,13 +1231,13 @@ def server_shutdown(ctx: Context) -> None:
         )
         for probe in (alice, bob):
             probe.expect("session_ended", reason="shutdown", timeout=1.0)
+    server, (carol,) = chat(ctx, "Carol")
     ctx.step(
         "SIGTERM (так останавливают службы): то же самое — shutdown всем и код 0 за 2 секунды",
         hint="SIGTERM по умолчанию убивает процесс сразу: установите обработчик "
         "signal.signal(signal.SIGTERM, ...), который останавливает сервер так же, как Ctrl+C "
         "(§5.11).",
     )
-    server, (carol,) = chat(ctx, "Carol")
     code = server.stop(signal.SIGTERM, 2.0 + LOAD_SLACK)
     if code != 0:
         raise Fail(
