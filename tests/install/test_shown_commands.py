@@ -23,13 +23,16 @@ from harness.cli import build_parser
 ROOT = Path(__file__).resolve().parents[2]
 
 # Where a reader of this kit finds commands to type (the student edition has its own).
+# The READMEs under harness/ are pages of the site too ({include}).
 DOCUMENTS = [
     "README.md",
-    "lab/README.md",
     "exercises/README.md",
-    "harness/gradescope/README.md",
-    "lab/github-classroom/README.md",
-    *sorted(p.relative_to(ROOT).as_posix() for p in (ROOT / "docs").rglob("*.md")),
+    *sorted(
+        p.relative_to(ROOT).as_posix()
+        for pattern in ("lab/**/README.md", "harness/**/README.md", "docs/**/*.md")
+        for p in ROOT.glob(pattern)
+        if "_build" not in p.parts
+    ),
 ]
 FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```", re.M | re.S)
 SHELL = {"bash", "sh", "shell", "console"}
@@ -110,9 +113,11 @@ def problem(words: list[str], sessions: dict[str, set[str]], inline: bool = Fals
         if words[2] in ("harness", "nox", "pip"):
             return f"`{head} -m {words[2]}` is not there after the Quick start: python3 kit.py"
         return None
-    if head == "python":
-        program = next((w for w in words[1:] if not w.startswith("-")), "")
-        return None if STUDENT_PROGRAM.search(program) else "no `python` on Debian: python3"
+    if head == "python":  # the student's programs as the grader runs them are fine
+        program = next((w for w in words[1:] if not w.startswith("-")), None)
+        if program is None or STUDENT_PROGRAM.search(program):
+            return None  # `python -I -B -u`: how an interpreter runs, not a command line
+        return "no `python` on Debian: python3"
     if head == "nox":
         return "nox is inside the kit's .venv only: python3 kit.py SESSION"
     if words[:2] == ["python3", "kit.py"]:
