@@ -44,6 +44,9 @@ Command line:
 - ``cli``        — ``python -m harness grade|list`` and the verbs below.
 - ``batch``, ``flake``, ``package``, ``skeleton``, ``bench``, ``load`` — one verb each.
 - ``gradescope`` — the Gradescope side of its bundle.
+- ``offline`` — the payload of the bundles that install nothing (the harness, wheels per
+  Python, ``boot.py``) and what their run sides share; ``vpl`` (Moodle VPL) and
+  ``prairielearn`` (external grading) — ``package vpl|prairielearn`` and their run sides.
 """
 
 __version__ = "0.1.0"
