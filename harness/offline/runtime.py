@@ -14,12 +14,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import json
 import os
 import pkgutil
 import resource
+import signal
 import sys
 import threading
 import time
@@ -28,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.rubric import RubricEntry
-from harness.sandbox import Containment, Limits, containment, count_tasks
+from harness.sandbox import Containment, Limits, containment, count_tasks, descendants
 from harness.verdict import ERROR, GradeReport, ScenarioResult
 
 BUNDLE = Path(__file__).resolve().parents[2]  # the payload's root (harness/offline/…)
@@ -112,6 +114,13 @@ def _out_of_time(entry: RubricEntry) -> ScenarioResult:
     )
 
 
+def stop_everything_started() -> None:
+    """SIGKILL every process below this one: a grading cut short never cleans up itself."""
+    for pid in reversed(descendants(os.getpid())):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
 def grade_in_time(
     submission: Path,
     entries: list[RubricEntry],
@@ -147,6 +156,7 @@ def grade_in_time(
     if "report" in box:
         report: GradeReport = box["report"]
         return report
+    stop_everything_started()
     results = [done.get(e.id) or _out_of_time(e) for e in entries]
     environment = prot.describe()
     for i, problem in enumerate(prot.missing(), start=1):

@@ -125,7 +125,11 @@ def open_folder(path: Path, owner: str | None = None) -> Path:
 
 # -- VPL -------------------------------------------------------------------------------------
 def vpl_task(
-    folder: Path, bundle: Path, submission: Path, grade_range: tuple[int, int] = (0, 10)
+    folder: Path,
+    bundle: Path,
+    submission: Path,
+    grade_range: tuple[int, int] = (0, 10),
+    maxtime: int = 240,
 ) -> Path:
     """A task folder as the jail prepares it: execution files, the student's, the environment."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -138,7 +142,7 @@ def vpl_task(
         "export VPL_LANG='en_US.UTF-8'",
         f"export VPL_GRADEMIN={grade_range[0]}",
         f"export VPL_GRADEMAX={grade_range[1]}",
-        "export VPL_MAXTIME=240",
+        f"export VPL_MAXTIME={maxtime}",
         *(f"export VPL_SUBFILE{i}='{name}'" for i, name in enumerate(names)),
         "export VPL_SUBFILES='{}'".format("\n".join(names)),
     ]

@@ -315,6 +315,18 @@ def test_printed_grade_lines_earn_nothing_even_uncontained_as_the_jail_user(
 
 
 @pytest.mark.slow
+def test_a_grading_cut_short_by_vpl_maxtime_still_gives_a_grade_and_says_why(
+    bundle: Path, tmp: Path
+) -> None:
+    # VPL_MAXTIME 16 s leaves the grading 1 s: the report must come before VPL's kill.
+    task = vpl_task(tmp / "task", bundle, REFERENCE, maxtime=16)
+    _, output = run_as_vpl(task, timeout=60)
+    grade = vpl_grade(output)
+    assert grade is not None and float(grade) < 10, output[-3000:]
+    assert "не проверен: проверке не хватило времени" in "\n".join(vpl_comments(output))
+
+
+@pytest.mark.slow
 def test_without_allow_uncontained_it_refuses_to_grade_and_says_why(
     small_bundles: dict[str, Path], tmp: Path
 ) -> None:
