@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -94,6 +95,20 @@ def run(
     )
 
 
+def terminal_lines(line: str, columns: int) -> list[str]:
+    """``line`` as a terminal ``columns`` wide shows it: cut into rows at the last column
+    (wide characters, such as most emoji, take two)."""
+    rows, row, width = [], "", 0
+    for char in line:
+        w = 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+        if width + w > columns:
+            rows.append(row)
+            row, width = "", 0
+        row += char
+        width += w
+    return [*rows, row]
+
+
 def run_in_terminal(
     argv: list[str], cwd: Path, timeout: float, columns: int = COLUMNS
 ) -> subprocess.CompletedProcess[str]:
@@ -128,6 +143,7 @@ def run_in_terminal(
         if proc.isalive():
             proc.terminate(force=True)
     text = ESCAPES.sub("", "".join(chunks)).replace("\r\n", "\n").replace("\r", "")
+    text = "\n".join(line for raw in text.split("\n") for line in terminal_lines(raw, columns))
     status = proc.exitstatus if proc.exitstatus is not None else 128 + (proc.signalstatus or 0)
     return subprocess.CompletedProcess(argv, status, text, None)
 
