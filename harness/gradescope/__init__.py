@@ -50,8 +50,10 @@ from typing import Any
 
 import jsonschema
 
+from harness.report import findings_text
 from harness.rubric import TARGET_FILES, RubricEntry, RubricError, load_rubric
 from harness.runner import DEFAULT_JOBS
+from harness.verdict import GradeReport
 
 DEFAULT_ROOT = Path("/autograder")
 ROOT_ENV = "AUTOGRADER_ROOT"
@@ -323,10 +325,12 @@ def student_results(
     scores = [float(r["points"]) for r in graded]
     environment = report.get("environment") or {}
     manifest = bundle.manifest()
+    head = findings_text(GradeReport.from_dict(report))  # what the start-up check saw
+    summary = _summary(entries, scores, [*notes, *environment_notes(environment)])
     return {
         "score": sum(scores),
         "execution_time": results.get("execution_time", round(report.get("duration", 0), 3)),
-        "output": scrub(_summary(entries, scores, [*notes, *environment_notes(environment)])),
+        "output": scrub("\n\n".join(filter(None, [head, summary]))),
         "stdout_visibility": "hidden",
         "extra_data": {
             "kit_version": manifest.get("kit_version", ""),
