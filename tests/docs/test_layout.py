@@ -21,7 +21,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+# The first test also waits for the site's build (a fixture), on a machine that may be busy.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 WIDE = 1400
 NARROW = 390

@@ -20,7 +20,8 @@ PROTOCOL = json.loads((ROOT / "lab" / "protocol.json").read_text(encoding="utf-8
 REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
 CSS_REMOTE = re.compile(r"(@import\s+(url\()?|url\()\s*['\"]?\s*(https?:)?//", re.I)
 
-pytestmark = pytest.mark.slow
+# The first test also waits for the site's build (a fixture), on a machine that may be busy.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 
 
 class ResourceLinks(HTMLParser):
