@@ -41,7 +41,7 @@ from harness.verdict import (
     Skip,
 )
 
-DEFAULT_JOBS = 4
+DEFAULT_JOBS = 6
 
 
 def _result(entry: RubricEntry, status: str, **kw: Any) -> ScenarioResult:
