@@ -346,9 +346,11 @@ class Probe:
         expected = f"{self._who()} получает {marker.label} {describe(marker.fields)}"
         with self._cond:
             index = self._wait_index(
-                lambda item: item.seq >= sent_at
-                and item.message is not None
-                and matches(item.message, marker.fields),
+                lambda item: (
+                    item.seq >= sent_at
+                    and item.message is not None
+                    and matches(item.message, marker.fields)
+                ),
                 timeout,
                 expected,
             )
