@@ -26,12 +26,6 @@ def test_a_differently_built_correct_server_gets_full_marks_too() -> None:
     assert failed == {}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: server_bad_input (harness/scenarios/server.py, its cases list) triggers "
-    "empty_message through a private message, so a server without /private loses "
-    "server_bad_input too",
-)
 def test_a_server_with_only_the_general_chat_keeps_every_point_it_earned(tmp_path: Path) -> None:
     """A part-2-only server (no private messages, users list or sessions) loses exactly
     the scenarios of those parts: no other scenario leans on them."""
