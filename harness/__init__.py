@@ -31,6 +31,7 @@ Containment and the tools scenarios use (built by ``context`` from plain values)
 
 Reports and tools that read them (they never import the runner, the sandbox or scenarios):
 
+- ``diagram``    — sequence diagrams (SVG) of a wire exchange, for reports and the docs.
 - ``report``     — scorecard, JSON, JUnit, Gradescope and HTML renderings of a report.
 - ``roster``     — which folder of a class is which student, and where their programs are.
 - ``gradebook``  — a class's gradebook rows: each student's status, score and reason.
@@ -43,10 +44,12 @@ Command line:
 - ``cliargs``    — options and errors every verb shares.
 - ``cli``        — ``python -m harness grade|list`` and the verbs below.
 - ``batch``, ``flake``, ``package``, ``skeleton``, ``bench``, ``load`` — one verb each.
+- ``bundle``     — what every bundle is made of: kit files, requirements, wheels, zips.
 - ``gradescope`` — the Gradescope side of its bundle.
-- ``offline`` — the payload of the bundles that install nothing (the harness, wheels per
-  Python, ``boot.py``) and what their run sides share; ``vpl`` (Moodle VPL) and
-  ``prairielearn`` (external grading) — ``package vpl|prairielearn`` and their run sides.
+- ``offline``    — the payload of the bundles that install nothing (the harness, wheels per
+  Python, ``boot.py``) and what their run sides share.
+- ``vpl``        — ``package vpl`` (Moodle VPL) and its run side in the jail.
+- ``prairielearn`` — ``package prairielearn`` (external grading) and its run side.
 """
 
 __version__ = "0.1.0"

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from harness import __version__
-from harness.package import (
+from harness.bundle import (
     WHEEL_PLATFORMS,
     BundleFile,
     PackageError,

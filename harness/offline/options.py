@@ -42,7 +42,7 @@ def add_options(parser: argparse.ArgumentParser, out: str, where: str) -> None:
 
 def built(build: Callable[[], dict[str, Any]]) -> dict[str, Any] | None:
     """``build()``'s manifest, or None after printing why the bundle could not be built."""
-    from harness.package import PackageError
+    from harness.bundle import PackageError
 
     try:
         return build()

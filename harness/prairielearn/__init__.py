@@ -100,8 +100,8 @@ def build_prairielearn(
     question: str = BUNDLE_NAME,
 ) -> dict[str, Any]:
     """Write the course piece to ``out``; returns the payload's manifest."""
+    from harness.bundle import BundleFile, PackageError, write_folder
     from harness.offline.build import build_payload
-    from harness.package import BundleFile, PackageError, write_folder
 
     if not 10 <= timeout <= MAX_TIMEOUT:
         raise PackageError(f"--timeout: от 10 до {MAX_TIMEOUT} с, получено {timeout}")

@@ -66,8 +66,8 @@ def build_vpl(
     result_limit_kib: int = DEFAULT_RESULT_LIMIT_KIB,
 ) -> dict[str, Any]:
     """Write the VPL execution files to ``out``; returns the payload's manifest."""
+    from harness.bundle import BundleFile, PackageError, write_folder, write_zip
     from harness.offline.build import build_payload
-    from harness.package import BundleFile, PackageError, write_folder, write_zip
 
     if not 4 <= result_limit_kib <= 1024 * 1024:
         raise PackageError(f"--result-limit ждёт размер в КиБ, получено {result_limit_kib}")
