@@ -18,6 +18,7 @@ from harness.terminal import Terminal, TerminalTimeout
 from harness.verdict import Fail
 
 WAIT = 3.0  # seconds the screen may take to show what it should
+LAST_LOOK = 64 * 1024  # bytes read for a last look at a screen that failed a check
 SETTLE = 1.0  # grace for a client that shows its prompt only after the next Enter
 TIME_SLACK = 1  # seconds the shown time may differ from the received timestamp (rounding)
 TIME_RE = re.compile(r"\b(\d{2}):(\d{2}):(\d{2})\b")
@@ -70,6 +71,7 @@ def wait_screen(
 
 def screen_fail(term: Terminal, expected: str, hint: str, timeout: float = WAIT) -> Fail:
     """A Fail that shows the screen, says whether the client is still running."""
+    term.pump(0.0, limit=LAST_LOOK)  # what it printed last (a Traceback, often)
     if term.overflowed:
         got = "клиент напечатал слишком много и был остановлен"
     elif term.eof:

@@ -321,12 +321,17 @@ class Terminal:
 
     # -- reading -------------------------------------------------------------------------
 
-    def pump(self, timeout: float = 0.0) -> bool:
-        """Read what the program wrote within ``timeout`` seconds; False once at EOF."""
+    def pump(self, timeout: float = 0.0, limit: int | None = None) -> bool:
+        """Read what the program wrote within ``timeout`` seconds; False once at EOF.
+
+        ``limit``: read at most about that many bytes (a program that floods the terminal
+        is not rendered to its output cap just to take a last look at the screen).
+        """
         if self.eof:
             return False
         wait = max(0.0, timeout)
-        while True:
+        budget = limit
+        while budget is None or budget > 0:
             try:
                 data = self.child.read_nonblocking(READ_CHUNK, timeout=wait)
             except pexpect.TIMEOUT:
@@ -338,7 +343,10 @@ class Terminal:
             self._feed(data)
             if self.overflowed:
                 return False
+            if budget is not None:
+                budget -= len(data)
             wait = 0.0  # drain whatever else is already there, without waiting again
+        return True
 
     def _feed(self, data: bytes) -> None:
         self.output_bytes += len(data)
