@@ -58,12 +58,6 @@ def test_hostile_client_ends_in_a_verdict_with_nothing_left_running(
             assert result.screen is not None, result.id
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: a client that crashes at start is reported as «не подключился»: connected() "
-    "(harness/scenarios/client.py) waits on the server, not the terminal, and screen_fail "
-    "(harness/screen.py) reads the screen without pumping it, so the Traceback is not shown",
-)
 def test_crash_is_reported_with_the_traceback_hint(tmp_path: Path) -> None:
     (tmp_path / "client.py").write_text(CLIENTS["crash"], encoding="utf-8")
     (result,) = grade_clients(tmp_path, ["client_display"]).results
