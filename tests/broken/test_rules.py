@@ -40,7 +40,7 @@ else:  # pragma: no cover
 HERE = Path(__file__).resolve().parent
 KIT = HERE.parent.parent
 REFERENCE = KIT / "reference"
-PARALLEL = 2  # gradings at a time (each runs up to 4 scenarios at once)
+PARALLEL = 3  # gradings at a time (each runs up to 4 scenarios at once; mostly waiting)
 
 
 def _load(path: Path) -> ModuleType:
