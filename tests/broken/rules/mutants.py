@@ -60,8 +60,8 @@ SERVER: list[RuleMutant] = [
         file="server.py",
         why="the ready line repeats the port it was given (0), not the one the OS chose",
         edits=edit(
-            """print("Сервер запущен на {}".format(server.address_text), file=stdout, flush=True)""",
-            """print("Сервер запущен на {}:{}".format(args.host, args.port), file=stdout, flush=True)""",
+            """"Сервер запущен на {}".format(server.address_text)""",
+            """"Сервер запущен на {}:{}".format(args.host, args.port)""",
         ),
     ),
     RuleMutant(
@@ -221,7 +221,8 @@ SERVER: list[RuleMutant] = [
         file="server.py",
         why="the length limit is checked on complete lines only, not on a tail without \\n",
         edits=edit(
-            """                # +1: the line may still end with "\\r\\n", and the "\\r" does not count.
+            """                # +1: the line may still end with "\\r\\n", """
+            """and the "\\r" does not count.
                 if len(self._buffer) > self.max_line_bytes + 1:
                     raise LineTooLong()
 """,
@@ -576,8 +577,8 @@ SERVER: list[RuleMutant] = [
         file="server.py",
         why="a rejection is sent only to the one who asked",
         edits=edit(
-            """        self._send_all((requester, responder), data)""",
-            """        self._send_all((requester, responder) if accepted else (requester,), data)""",
+            """self._send_all((requester, responder), data)""",
+            """self._send_all((requester, responder) if accepted else (requester,), data)""",
         ),
     ),
     RuleMutant(
@@ -616,8 +617,8 @@ SERVER: list[RuleMutant] = [
         file="server.py",
         why="session_ended after /exit goes to the partner only",
         edits=edit(
-            """        self._send_all((handler, partner), session_ended_line(handler, partner, reason))""",
-            """        self._send_all((partner,), session_ended_line(handler, partner, reason))""",
+            """self._send_all((handler, partner), session_ended_line(handler, partner, reason))""",
+            """self._send_all((partner,), session_ended_line(handler, partner, reason))""",
         ),
     ),
     RuleMutant(
@@ -757,8 +758,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="--port is parsed but the client always connects to 8083",
         edits=edit(
-            """        sock = socket.create_connection((args.host, args.port), timeout=CONNECT_TIMEOUT)""",
-            """        sock = socket.create_connection((args.host, DEFAULT_PORT), timeout=CONNECT_TIMEOUT)""",
+            """socket.create_connection((args.host, args.port),""",
+            """socket.create_connection((args.host, DEFAULT_PORT),""",
         ),
     ),
     RuleMutant(
@@ -855,8 +856,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="/private sends all its arguments as the text, the name included",
         edits=edit(
-            """        self.send({"type": "private", "target_username": name, "message": text.strip()})""",
-            """        self.send({"type": "private", "target_username": name, "message": args})""",
+            """self.send({"type": "private", "target_username": name, "message": text.strip()})""",
+            """self.send({"type": "private", "target_username": name, "message": args})""",
         ),
     ),
     RuleMutant(
@@ -870,7 +871,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="an unknown /command is sent to the chat instead of a local hint",
         edits=edit(
-            """                self.note("Неизвестная команда {}. Список команд — /help.".format(name))
+            """                self.note("Неизвестная команда {}. """
+            """Список команд — /help.".format(name))
                 return True
 """,
             """                return self.say(text)
@@ -945,8 +947,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="in a session, plain lines still go to the general chat",
         edits=edit(
-            """        self.send({"type": "private", "target_username": partner, "message": text})""",
-            """        self.send({"type": "message", "message": text})""",
+            """self.send({"type": "private", "target_username": partner, "message": text})""",
+            """self.send({"type": "message", "message": text})""",
         ),
     ),
     RuleMutant(
@@ -954,8 +956,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="in a session, /private goes to the partner whoever it names",
         edits=edit(
-            """        self.send({"type": "private", "target_username": name, "message": text.strip()})""",
-            """        target = self.partner or name  # in a session everything goes to the partner
+            """self.send({"type": "private", "target_username": name, "message": text.strip()})""",
+            """target = self.partner or name  # in a session everything goes to the partner
         self.send({"type": "private", "target_username": target, "message": text.strip()})""",
         ),
     ),
@@ -1004,8 +1006,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="an incoming message is printed without redrawing the prompt and typed text",
         edits=edit(
-            """        self._write(out + self._redraw_input(self._prompt_for_input(prompt, code)))""",
-            """        self._write(text + "\\n")""",
+            """self._write(out + self._redraw_input(self._prompt_for_input(prompt, code)))""",
+            """self._write(text + "\\n")""",
         ),
     ),
     RuleMutant(
@@ -1013,8 +1015,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="the redraw erases only the cursor's row, as if the typed line never wrapped",
         edits=edit(
-            """        row = (display_width(self.shown) + display_width(before)) // self._columns()""",
-            """        row = 0  # the typed line is taken to fit on one row""",
+            """row = (display_width(self.shown) + display_width(before)) // self._columns()""",
+            """row = 0  # the typed line is taken to fit on one row""",
         ),
     ),
     RuleMutant(
@@ -1049,8 +1051,8 @@ CLIENT: list[RuleMutant] = [
         file="client.py",
         why="an error is shown by its code, not its text",
         edits=edit(
-            """            "{} {} {}".format(self.stamp(message), label, self.field(message, "message"))""",
-            """            "{} {} {}".format(self.stamp(message), label, self.field(message, "code"))""",
+            """"{} {} {}".format(self.stamp(message), label, self.field(message, "message"))""",
+            """"{} {} {}".format(self.stamp(message), label, self.field(message, "code"))""",
         ),
     ),
     RuleMutant(
@@ -1126,7 +1128,7 @@ NOT_AT_ITS_STEP: dict[tuple[str, str], str] = {
     ),
     ("server_reset_is_quit", "server_disconnect"): (
         "caught, but at «Dave обрывает соединение (RST): Alice получает leave с reason "
-        "\"disconnect\"»: the scenario checks the reason there now, the row still names "
+        '"disconnect"»: the scenario checks the reason there now, the row still names '
         "the Bob step"
     ),
     ("server_exit_keeps_partner_busy", "server_session_end"): (
