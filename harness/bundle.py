@@ -20,6 +20,7 @@ from typing import Any
 
 import harness.scenarios  # noqa: F401 - registers every scenario module
 from harness.kit import KIT_ROOT, PROTOCOL_FILE
+from harness.pythons import find_python
 from harness.rubric import RubricEntry, load_rubric
 from harness.scenario import SCENARIOS
 
@@ -93,33 +94,46 @@ def without_marker(requirement: str) -> str:
     return requirement.split(";", 1)[0].strip()
 
 
+def pip_download_command(version: str, dest: Path, deps: Iterable[str]) -> list[str]:
+    """``pip download`` of ``deps`` as binary wheels for CPython ``version`` on x86-64 Linux.
+
+    pip evaluates the environment markers of *transitive* dependencies for the Python that
+    runs it, whatever ``--python-version`` says (``referencing`` needs ``typing-extensions``
+    on Python < 3.13 only, so a 3.13 pip leaves it out of a 3.10 wheel set).  So the
+    download runs on an interpreter of the target version when this machine has one with
+    pip, and on the running Python (with a warning) only when it has none.
+    """
+    python = sys.executable
+    if f"{sys.version_info[0]}.{sys.version_info[1]}" != version:
+        native = find_python(version, needs="pip")
+        if native is None:
+            print(
+                f"внимание: на этой машине нет Python {version} с pip; колёса для него "
+                "подбирает текущий Python, и зависимости с условием на версию Python могут "
+                "не попасть в пакет (установите python" + version + ")",
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            python = native
+    platforms = [arg for p in WHEEL_PLATFORMS for arg in ("--platform", p)]
+    return [
+        *(python, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"),
+        *("--dest", str(dest), "--only-binary=:all:", "--implementation", "cp"),
+        *("--python-version", version, *platforms),
+        *(without_marker(r) for r in deps),
+    ]
+
+
 def download_wheels(
     dest: Path, python_versions: Iterable[str], wanted: Iterable[str] | None = None
 ) -> None:
     """Every dependency (default: :func:`grading_requirements`) as a binary wheel for each
     Python version, for x86-64 Linux."""
-    deps = [without_marker(r) for r in (grading_requirements() if wanted is None else wanted)]
-    platforms = [arg for p in WHEEL_PLATFORMS for arg in ("--platform", p)]
+    deps = list(grading_requirements() if wanted is None else wanted)
     for version in python_versions:
-        command = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--dest",
-            str(dest),
-            "--only-binary=:all:",
-            "--implementation",
-            "cp",
-            "--python-version",
-            version,
-            *platforms,
-            *deps,
-        ]
         print(f"колёса для Python {version}…", flush=True)
-        subprocess.run(command, check=True)
+        subprocess.run(pip_download_command(version, dest, deps), check=True)
 
 
 def python_versions_for(asked: Iterable[str]) -> list[str]:

@@ -21,15 +21,14 @@ from typing import Any
 
 from harness import __version__
 from harness.bundle import (
-    WHEEL_PLATFORMS,
     BundleFile,
     PackageError,
     checked_rubric,
     git_commit,
     grading_requirements,
     kit_files,
+    pip_download_command,
     rubric_summary,
-    without_marker,
 )
 
 BOOT_FILE = Path(__file__).with_name("boot.py")
@@ -82,18 +81,12 @@ def download_for(
 ) -> list[str]:
     """Resolve ``wanted`` for CPython ``version`` on x86-64 Linux into ``dest``; the names.
 
-    ``pip download`` as :func:`harness.package.download_wheels` runs it, for one version,
+    ``pip download`` as :func:`harness.bundle.pip_download_command` runs it, for one version,
     and with ``wheelhouse`` from that folder only (``--no-index --find-links``).
     """
-    platforms = [arg for p in WHEEL_PLATFORMS for arg in ("--platform", p)]
     source = ["--no-index", "--find-links", str(wheelhouse)] if wheelhouse is not None else []
     with tempfile.TemporaryDirectory(prefix=f"wheels-{version}-") as tmp:
-        command = [
-            *(sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check"),
-            *("--dest", tmp, "--only-binary=:all:", "--implementation", "cp"),
-            *("--python-version", version, *platforms, *source),
-            *(without_marker(r) for r in wanted),
-        ]
+        command = [*pip_download_command(version, Path(tmp), wanted), *source]
         print(f"колёса для Python {version}…", flush=True)
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         if done.returncode != 0:

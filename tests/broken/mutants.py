@@ -51,7 +51,8 @@ MUTANTS: list[Mutant] = [
             for user in self.server.user_tuple:
                 if user is not self:
                     user.send("private", from_username=self.username, message=text)""",
-        loses=("server_private",),
+        # Two scenarios grade privacy: the server's own, and the whole chat end to end.
+        loses=("server_private", "end_to_end"),
     ),
     Mutant(
         id="server_no_leave_notice",
@@ -147,7 +148,8 @@ MUTANTS: list[Mutant] = [
         why="names are compared as typed, so Alice and alice are both accepted",
         old="""    return unicodedata.normalize("NFC", name).casefold()""",
         new="""    return name""",
-        loses=("server_duplicate_names",),
+        # One comparison serves three rules: unique names, private and session targets.
+        loses=("server_duplicate_names", "server_private", "server_session_accept"),
     ),
     Mutant(
         id="server_no_timestamp",

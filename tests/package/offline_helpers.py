@@ -1,6 +1,7 @@
 """Helpers for the VPL and PrairieLearn bundle tests: builds, the jail, hostile programs.
 
-- :func:`build` runs ``python -m harness package vpl|prairielearn`` for the running Python;
+- :func:`build` runs ``python -m harness package vpl|prairielearn`` for the running Python
+  and for the ``python3`` the jail's PATH finds (which runs the bundle there);
   :func:`wheels_of` takes the wheels out of a built bundle, to build more without network.
 - :func:`run_as_vpl` runs a VPL task folder the way vpl-jail-system does: ``vpl_evaluate.sh``
   first ("compilation"), then ``vpl_execution`` as the session leader of a fresh pty owned
@@ -37,6 +38,21 @@ from package_helpers import KIT, REFERENCE, package
 EXERCISES = KIT / "exercises"
 RUNNING = f"{sys.version_info[0]}.{sys.version_info[1]}"
 JAIL_PATH = "/usr/local/bin:/usr/bin:/bin"  # vpl-jail-system's clean PATH
+
+
+def _jail_python_version() -> str:
+    """``X.Y`` of the ``python3`` on :data:`JAIL_PATH`: the one the bundles boot on."""
+    python = shutil.which("python3", path=JAIL_PATH) or sys.executable
+    done = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
+JAIL_PYTHON = _jail_python_version()
 PHP_TRIM = " \t\n\r\0\x0b"
 LAUNCHER = "stty raw -echo iutf8 nl 2>/dev/null; . ./vpl_environment.sh; exec ./vpl_execution"
 JAIL_LIMITS = (
@@ -87,8 +103,9 @@ HANDLE_LINE = "    def handle(self):\n"
 
 
 def build(kind: str, out: Path, *args: str) -> dict[str, Any]:
-    """Build a bundle for the running Python into ``out``; its manifest."""
-    done = package(kind, "--out", str(out), "--python-version", RUNNING, *args)
+    """Build a bundle for the running and the jail's Python into ``out``; its manifest."""
+    versions = [arg for v in sorted({RUNNING, JAIL_PYTHON}) for arg in ("--python-version", v)]
+    done = package(kind, "--out", str(out), *versions, *args)
     assert done.returncode == 0, f"package {kind} failed:\n{done.stdout}\n{done.stderr}"
     manifest: dict[str, Any] = json.loads(next(out.rglob("bundle.json")).read_text())
     return manifest

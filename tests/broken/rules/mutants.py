@@ -1110,45 +1110,21 @@ UNBREAKABLE: dict[tuple[str, str], str] = {
 # The row test is xfail(strict=True) with this reason; when the harness or the table is
 # fixed, it passes and the strict xfail says to remove the entry.
 NOT_AT_ITS_STEP: dict[tuple[str, str], str] = {
-    ("server_line_limit_on_complete_lines", "server_bad_input"): (
-        "not caught: the over-long lines the scenario sends end in \\n, so a server that "
-        "measures complete lines only still answers line_too_long"
-    ),
     ("client_redraw_ignores_wrap", "client_typing"): (
         "not caught: the first row of the wrapped typed line stays on the screen above the "
         "message, and the 80x24 check does not notice the stale copy"
-    ),
-    ("client_users_sorted", "client_commands"): (
-        "not caught: the users online (Анна, Борис, Вера) are already in alphabetical order, "
-        "so a client that sorts them shows the server's order"
     ),
     ("server_truthy_accepted", "server_bad_input"): (
         'not caught: no scenario sends "accepted": "да" (the handout\'s own example) any more; '
         "server_bad_input's wrong types are message and target_username"
     ),
-    ("server_reset_is_quit", "server_disconnect"): (
-        "caught, but at «Dave обрывает соединение (RST): Alice получает leave с reason "
-        '"disconnect"»: the scenario checks the reason there now, the row still names '
-        "the Bob step"
-    ),
     ("server_exit_keeps_partner_busy", "server_session_end"): (
         "reported at «Carol просит сессию у Bob: Bob получает session_request»: the row's "
         "step checks nothing before open_session() replaces it"
     ),
-    ("server_never_pings", "server_ping_timeout"): (
-        "caught earlier, at «регистрация Talker…»: Talker waits for its own ping before Mute"
-    ),
-    ("server_taken_name_closes", "server_duplicate_names"): (
-        "caught one step earlier, at «регистрация с именем 'alice': ошибка username_taken»: "
-        "every attempt uses the same connection"
-    ),
     ("server_broadcast_skips_sessions", "server_session_accept"): (
         "caught earlier, at «Carol просит сессию у занятого Bob: ошибка busy»: its absence "
         "proof is Carol's broadcast reaching Bob in his session"
-    ),
-    ("server_users_sorted", "server_users_list"): (
-        "caught at the first step «Adam запрашивает список: Zoe, Adam, Mia» (not "
-        "alphabetical), not at the row's step about Bella"
     ),
     ("client_private_without_text_sent", "client_commands"): (
         "the screen check passes (the server's empty_message error is shown); caught at "
