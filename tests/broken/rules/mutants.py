@@ -1135,10 +1135,6 @@ NOT_AT_ITS_STEP: dict[tuple[str, str], str] = {
 # Findings: a mutant that also loses points outside the scenarios of its rows. The mutant
 # test is xfail(strict=True) with this reason.
 COSTS_MORE: dict[str, str] = {
-    "server_no_join_notice": (
-        "also fails 7 scenarios that wait for a join as a marker (duplicate_names, "
-        "timestamps, unicode, disconnect, users_list, bad_input, register_timeout)"
-    ),
     "server_first_line_of_chunk": (
         "also fails server_slow_reader (its bursts of 50 lines share a recv()) and, when "
         "its two lines arrive glued, server_broadcast: the dropped line is no invalid_json"
