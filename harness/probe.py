@@ -84,6 +84,14 @@ class Marker:
     fields: dict[str, Any]
     send: Callable[[], None] | None = None
     label: str = "маркер"
+    #: messages caused earlier that end the wait as well, whichever comes first
+    or_fields: tuple[dict[str, Any], ...] = ()
+
+    def seen(self, message: dict[str, Any], caused: bool) -> bool:
+        """Whether ``message`` ends the wait (``caused``: it came after ``send()``)."""
+        if caused and matches(message, self.fields):
+            return True
+        return any(matches(message, fields) for fields in self.or_fields)
 
 
 def users_marker(probe: Probe) -> Marker:
@@ -347,9 +355,7 @@ class Probe:
         with self._cond:
             index = self._wait_index(
                 lambda item: (
-                    item.seq >= sent_at
-                    and item.message is not None
-                    and matches(item.message, marker.fields)
+                    item.message is not None and marker.seen(item.message, item.seq >= sent_at)
                 ),
                 timeout,
                 expected,

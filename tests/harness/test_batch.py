@@ -73,7 +73,9 @@ def test_class_of_five_gives_five_rows_under_five_names(
     rows = gradebook(out / "grades.csv")
     assert list(rows) == ["correct", "empty", "nested", "notes", "syntax"]
     full = rows["correct"]["max_score"]
-    assert rows["correct"]["score"] == full and rows["nested"]["score"] == full
+    for name in ("correct", "nested"):
+        log = out / name / "grade.log"
+        assert rows[name]["score"] == full, (rows[name], log.is_file() and log.read_text())
     assert "chat-main" in rows["nested"]["reason"]
     for name in ("empty", "notes"):
         assert rows[name]["score"] == "0" and rows[name]["status"] == "нет программы"
@@ -224,6 +226,15 @@ def assert_interrupted_gradebook(out: Path, names: list[str]) -> int:
     return len(graded)
 
 
+def running_grading(batch_pid: int, timeout: float = 60.0) -> dict[int, str]:
+    """The batch's descendants once a grading is in flight (the next one may be starting)."""
+    deadline = time.monotonic() + timeout
+    while not (found := descendants(batch_pid)):
+        assert time.monotonic() < deadline, f"no grading was running after {timeout:g} s"
+        time.sleep(0.05)  # polling /proc: a process start has no event to wait on
+    return found
+
+
 def test_sigint_stops_the_batch_kills_gradings_writes_gradebook_and_resume_finishes(
     tmp_path: Path, reference_server: None
 ) -> None:
@@ -243,8 +254,7 @@ def test_sigint_stops_the_batch_kills_gradings_writes_gradebook_and_resume_finis
             line = lines.get(timeout=120)
             if line.startswith("s") and "/" in line.split(" ", 1)[-1]:
                 break
-        in_flight = descendants(proc.pid)
-        assert in_flight, "no grading was running"
+        in_flight = running_grading(proc.pid)
         proc.send_signal(signal.SIGINT)
         t0 = time.monotonic()
         stdout, _ = proc.communicate(timeout=INTERRUPT_BUDGET)
@@ -254,6 +264,9 @@ def test_sigint_stops_the_batch_kills_gradings_writes_gradebook_and_resume_finis
             proc.kill()
             proc.wait(10)
         reader.join(10)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe:
+                pipe.close()
     assert proc.returncode == 130
     assert elapsed < INTERRUPT_BUDGET, elapsed
     assert still_running(in_flight) == []  # gradings and every student program they ran
@@ -280,7 +293,7 @@ def test_ctrl_c_in_the_terminal_ends_the_batch_within_seconds(
     )  # fmt: skip
     try:
         child.expect(r"s\d: \d+/\d+")  # one graded; more in flight
-        in_flight = descendants(child.pid)
+        in_flight = running_grading(child.pid)
         child.sendintr()  # the terminal's Ctrl+C: SIGINT to the foreground process group
         t0 = time.monotonic()
         child.expect(pexpect.EOF, timeout=INTERRUPT_BUDGET)

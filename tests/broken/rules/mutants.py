@@ -362,7 +362,7 @@ SERVER: list[RuleMutant] = [
 """,
             """        with self.lock:
             taken = key in self.users
-        time.sleep(0.1)  # stands for the work done between the check and the take
+        time.sleep(0.5)  # stands for the work done between the check and the take
         if taken:
             return False
         with self.membership_lock:
